@@ -7,7 +7,10 @@
 // Bytes from the network are data, not exceptions: malformed lines are ignored
 // as the spec says. Only resource limits are errors: a line or an event over
 // its limit makes feed() return an error, and the parser then stays failed
-// until reset() (the caller drops the connection).
+// until end_of_stream() or reset() (the caller drops the connection).
+//
+// Bytes are passed through as they are: the parser does not decode UTF-8, so
+// invalid sequences reach the handlers unchanged (a browser would see U+FFFD).
 
 #include <es/event.hpp>
 
@@ -39,7 +42,10 @@ class Parser {
  public:
   struct Handlers {
     /// A dispatched event: name (empty = "message"), data, and the last event
-    /// id. Never called for an event whose data buffer is empty (WHATWG).
+    /// id; retry is never set (it comes through on_retry). Never called for an
+    /// event whose data buffer is empty (WHATWG): "data\n\n" dispatches an
+    /// event with empty data, "event: x\n\n" dispatches nothing. The
+    /// reference is valid only during the call.
     std::function<void(const Event&)> on_event;
     /// A valid `retry:` field (ASCII digits only).
     std::function<void(std::chrono::milliseconds)> on_retry;
@@ -47,14 +53,16 @@ class Parser {
     std::function<void(std::string_view)> on_comment;
   };
 
+  /// The handlers must not call feed(), end_of_stream() or reset() of this parser.
   explicit Parser(Handlers handlers, ParserLimits limits = {});
 
   /// Parses `bytes`, the next piece of the stream. Returns ParseError::none,
-  /// or the first limit exceeded (then, and until reset(), it parses nothing).
+  /// or the first limit exceeded (then, until end_of_stream() or reset(), it
+  /// parses nothing and returns that error again).
   ParseError feed(std::string_view bytes);
   /// The stream ended: an unterminated event is discarded (WHATWG), a pending
   /// CR is a line end. The parser is ready for a new stream afterwards (a BOM
-  /// is skipped again) and keeps the last event id.
+  /// is skipped again, a limit error is cleared) and keeps the last event id.
   void end_of_stream();
   /// Back to the state of a new parser, last event id included.
   void reset();
@@ -64,10 +72,11 @@ class Parser {
   ParseError error() const noexcept { return error_; }
 
  private:
+  ParseError scan_lines(std::string_view bytes);
   void process_line(std::string_view line);
   void process_field(std::string_view field, std::string_view value);
   void dispatch();
-  bool add_to_event(std::size_t bytes);
+  ParseError fail(ParseError error);
 
   Handlers handlers_;
   ParserLimits limits_;
@@ -79,8 +88,8 @@ class Parser {
   std::string data_;
   std::string event_type_;
   std::string id_buffer_;       // WHATWG "last event ID buffer"
-  std::string last_event_id_;   // the id of the last dispatched event's stream
-  std::size_t event_bytes_ = 0;
+  std::string last_event_id_;   // WHATWG "last event ID string", set at each dispatch
+  Event event_;                 // handed to on_event; its buffers are swapped with data_ and event_type_
 };
 
 }  // namespace es

@@ -23,13 +23,19 @@ using SharedBytes = std::shared_ptr<const std::string>;
 
 /// Why `e` cannot be written, or an empty string if it can: a name or id
 /// holding CR or LF would end the field early; an id holding NUL is ignored
-/// by every client (WHATWG), so it is refused too.
+/// by every client (WHATWG), so it is refused too, as is a negative retry
+/// (clients accept ASCII digits only).
 std::string invalid_event_reason(const Event& e);
 
 /// The wire form of `e`: `id:`, `retry:`, `event:`, then `data:` lines, then
-/// a blank line. An event with neither data nor name (a retry-only or id-only
-/// message) ends in the blank line too; a client updates its retry or last id
-/// and dispatches nothing. Fails with invalid_event_reason(e).
+/// a blank line. Every field is written as `name: value` (one space, which the
+/// parser strips, so a value starting with a space survives). Line breaks in
+/// data become LF once parsed back: the wire cannot carry CR.
+/// A named event with empty data gets one empty `data: ` line, so clients
+/// dispatch it (with empty data) rather than dropping it. An event with neither
+/// data nor name (a retry-only or id-only message) has no data line; a client
+/// updates its retry or last id and dispatches nothing.
+/// Fails with invalid_event_reason(e). Allocates once (the exact size).
 Result<std::string> serialize(const Event& e);
 /// serialize() into a buffer ready to share.
 Result<SharedBytes> serialize_shared(const Event& e);
