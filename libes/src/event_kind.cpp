@@ -1,2 +1,171 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <es/event_kind.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <utility>
+
+namespace es {
+namespace {
+
+/// A request body quoted in an error message, cut short so that a 400 answer
+/// never echoes a whole upload.
+std::string quote_excerpt(std::string_view body) {
+  constexpr std::size_t max_shown = 40;
+  std::string quoted = "'";
+  quoted += body.substr(0, max_shown);
+  if (body.size() > max_shown) quoted += "...";
+  quoted += "'";
+  return quoted;
+}
+
+bool all_decimal_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Result<Event> make_retry_event(std::string_view body) {
+  if (!all_decimal_digits(body)) {
+    return Failure{"retry needs a whole number of milliseconds, got " + quote_excerpt(body)};
+  }
+  std::uint64_t ms = 0;
+  const auto [end, error] = std::from_chars(body.data(), body.data() + body.size(), ms);
+  if (error != std::errc{} || ms > static_cast<std::uint64_t>(max_retry.count())) {
+    return Failure{"retry needs at most " + std::to_string(max_retry.count()) +
+                   " milliseconds (one day), got " + quote_excerpt(body)};
+  }
+  Event e;
+  e.retry = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+  return e;
+}
+
+std::string join_names(const std::set<std::string, std::less<>>& names) {
+  std::string joined;
+  for (const auto& name : names) {
+    if (!joined.empty()) joined += ", ";
+    joined += name;
+  }
+  return joined;
+}
+
+/// nlohmann's what() reads "[json.exception.parse_error.101] parse error at
+/// line 1, column 2: syntax error while parsing value - ...". A person posting
+/// data wants the problem first and the position after it, without the
+/// library's exception id.
+std::string describe_json_error(const nlohmann::json::exception& e) {
+  std::string_view text = e.what();
+  if (text.starts_with("[json.exception.")) {
+    const auto close = text.find("] ");
+    if (close != std::string_view::npos) text.remove_prefix(close + 2);
+  }
+  constexpr std::string_view parse_error = "parse error";
+  if (text.starts_with(parse_error)) {
+    text.remove_prefix(parse_error.size());
+    const auto colon = text.find(": ");
+    if (colon != std::string_view::npos) {
+      const std::string_view position = text.substr(0, colon); // " at line L, column C"
+      const std::string_view problem = text.substr(colon + 2);
+      return "data is not valid JSON: " + std::string(problem) + std::string(position);
+    }
+  }
+  return "data is not valid JSON: " + std::string(text);
+}
+
+struct TooDeep {};
+
+}  // namespace
+
+bool EventKind::allows(std::string_view action) const {
+  return actions.empty() || actions.contains(action);
+}
+
+Result<Event> EventKind::make_event(std::string_view action, std::string_view body) const {
+  if (!allows(action)) {
+    return Failure{"action '" + std::string(action) + "' is not allowed (allowed: " + join_names(actions) + ")"};
+  }
+  if (action == retry_action) return make_retry_event(body);
+
+  Event e;
+  e.name = action;
+  if (action == close_action && body.empty()) return e;
+  Result<std::string> data = transform ? transform(body) : keep_text(body);
+  if (!data) return Failure{data.error()};
+  e.data = std::move(data).value();
+  return e;
+}
+
+EventKind EventKind::string_events() {
+  EventKind kind;
+  kind.name = "string";
+  kind.actions = {"ping", std::string(close_action), std::string(retry_action)};
+  kind.transform = keep_text;
+  return kind;
+}
+
+EventKind EventKind::json_events() {
+  EventKind kind = string_events();
+  kind.name = "json";
+  kind.transform = compact_json;
+  return kind;
+}
+
+EventKind EventKind::string_id_events() {
+  EventKind kind = string_events();
+  kind.name = "string-id";
+  kind.ids = std::make_shared<CounterIdSource>();
+  return kind;
+}
+
+EventKind EventKind::json_id_events() {
+  EventKind kind = json_events();
+  kind.name = "json-id";
+  kind.ids = std::make_shared<CounterIdSource>();
+  return kind;
+}
+
+Result<std::string> keep_text(std::string_view body) {
+  return std::string(body);
+}
+
+Result<std::string> compact_json(std::string_view body) {
+  using nlohmann::json;
+  // The callback's depth counts the containers around the one starting, so
+  // depth + 1 is its nesting level. Parsing itself is iterative, but dump()
+  // recurses once per level: a body of a million '[' would overflow the stack.
+  const json::parser_callback_t limit_depth = [](int depth, json::parse_event_t event, json&) {
+    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (opens && depth >= max_json_depth) throw TooDeep{};
+    return true;
+  };
+  try {
+    // dump() with no indent writes one line: JSON escapes every line break
+    // inside strings, so the serializer sends exactly one data: line.
+    return json::parse(body, limit_depth).dump();
+  } catch (const TooDeep&) {
+    return Failure{"data nests JSON arrays and objects deeper than " + std::to_string(max_json_depth) + " levels"};
+  } catch (const json::exception& e) {
+    return Failure{describe_json_error(e)};
+  }
+}
+
+std::string join_lines(std::string_view body, std::string_view separator) {
+  std::string joined;
+  joined.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '\r' || c == '\n') {
+      joined += separator;
+      if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n') ++i;
+    } else {
+      joined += c;
+    }
+  }
+  return joined;
+}
+
+}  // namespace es

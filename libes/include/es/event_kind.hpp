@@ -17,6 +17,7 @@
 #include <es/event_id.hpp>
 #include <es/result.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <set>
@@ -31,6 +32,12 @@ inline constexpr std::string_view default_listen_action = "poll";
 inline constexpr std::string_view close_action = "close";
 /// The action whose body is a reconnection time in milliseconds, upstream Event.RETRY.
 inline constexpr std::string_view retry_action = "retry";
+/// The longest reconnection time a `retry` POST may ask for: one day. A
+/// larger value is almost surely a mistake (seconds taken for milliseconds).
+inline constexpr std::chrono::milliseconds max_retry{86'400'000};
+/// JSON data may nest arrays and objects this deep (RFC 8259 section 9 lets a
+/// parser set the limit); deeper would exhaust the stack when re-encoded.
+inline constexpr int max_json_depth = 512;
 
 struct EventKind {
   using Transform = std::function<Result<std::string>(std::string_view body)>;
@@ -40,6 +47,7 @@ struct EventKind {
   /// Actions a POST may name. An empty set allows every action.
   std::set<std::string, std::less<>> actions;
   /// Request body -> event data. A failure's message is sent back with a 400.
+  /// Null: the body as is (keep_text).
   Transform transform;
   /// Null: events carry no id.
   std::shared_ptr<IdSource> ids;
@@ -48,8 +56,8 @@ struct EventKind {
 
   /// Builds the event for a POST of `body` as `action` (ids are not assigned
   /// here: the publisher does that in token order).
-  /// - `retry`: body must be a decimal number of milliseconds; gives an event
-  ///   with only `retry` set.
+  /// - `retry`: body must be a decimal number of milliseconds, at most
+  ///   max_retry; gives an event with only `retry` set.
   /// - `close`: an event named "close"; an empty body is allowed in every kind.
   /// - any other allowed action: an event named after the action.
   /// Fails, with a message for the 400 answer, when the body is not valid
@@ -72,9 +80,11 @@ struct EventKind {
 Result<std::string> keep_text(std::string_view body);
 /// Data transform of JSON events: parse and re-encode compactly; the failure
 /// names the parse problem ("data is not valid JSON: ... at line 1, column 7").
+/// Nesting deeper than max_json_depth is refused too.
 Result<std::string> compact_json(std::string_view body);
 /// Joins the lines of `body` (split on CRLF, LF or CR) with `separator`:
-/// the OneLineEvent of the upstream README.
+/// the OneLineEvent of the upstream README. Every line break becomes one
+/// separator, a trailing one included, as Python's split and join do.
 std::string join_lines(std::string_view body, std::string_view separator);
 
 }  // namespace es

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -51,8 +50,16 @@ struct Replay {
 class Hub {
  public:
   explicit Hub(HistoryLimits limits = {});
+  // The subscriber index points into the token map: a copy would point into
+  // the original. Moving keeps the map's nodes, so it is safe.
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+  Hub(Hub&&) = default;
+  Hub& operator=(Hub&&) = default;
+  ~Hub() = default;
 
-  /// Adds `subscriber` to `token`. Precondition: it is not subscribed yet.
+  /// Adds `subscriber` to `token`. Precondition: it is not subscribed yet
+  /// (std::logic_error otherwise).
   void subscribe(SubscriberId subscriber, std::string_view token);
   /// Removes `subscriber`; false if it was not subscribed. Frees its token
   /// when it was the last one and the token has no history.
@@ -72,6 +79,8 @@ class Hub {
   /// Events of `token` after the one with id `last_id`, not older than
   /// max_age at `now`. An empty `last_id` asks for nothing. No gap when
   /// `last_id` is the token's latest id, even if that event has expired.
+  /// Otherwise an event older than max_age counts as gone, whether or not
+  /// expire() has dropped it yet: the answer depends only on `now`.
   Replay events_after(std::string_view token, std::string_view last_id, HubClock::time_point now) const;
   /// The token's newest event still in history at `now`, or nullptr (the
   /// "latest value" of tornadose's DataStore).
@@ -79,6 +88,8 @@ class Hub {
 
   /// Drops events older than max_age at `now` and frees tokens left with
   /// neither subscribers nor history. Returns the number of tokens freed.
+  /// Walks every token (when there is an age limit): call it now and then,
+  /// not per event.
   std::size_t expire(HubClock::time_point now);
 
   bool keeps_history() const noexcept { return limits_.max_events > 0; }
@@ -89,22 +100,49 @@ class Hub {
   std::size_t history_size(std::string_view token) const;
 
  private:
+  /// A token's history, oldest first: a ring on a vector that grows to at
+  /// most max_events and then overwrites its oldest slot. (An empty
+  /// std::deque already allocates over 500 bytes; most tokens have no
+  /// history, and an empty vector allocates nothing.)
+  class History {
+   public:
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    /// i = 0 is the oldest.
+    const StoredEvent& operator[](std::size_t i) const { return slots_[(first_ + i) % slots_.size()]; }
+    const StoredEvent& newest() const { return (*this)[count_ - 1]; }
+    /// Appends `e`, dropping the oldest when `capacity` are held already.
+    void push(StoredEvent e, std::size_t capacity);
+    void pop_oldest();
+
+   private:
+    std::vector<StoredEvent> slots_;
+    std::size_t first_ = 0;
+    std::size_t count_ = 0;
+  };
   struct Token {
     std::vector<SubscriberId> subscribers;
-    std::deque<StoredEvent> history;
+    History history;
     std::string latest_id;
   };
+  struct Hash : std::hash<std::string_view> { using is_transparent = void; };
+  using TokenMap = std::unordered_map<std::string, Token, Hash, std::equal_to<>>;
   struct Member {
-    std::string token;
+    /// The token's entry in tokens_: its key is token_of(), and it stays put
+    /// when the map rehashes. A pointer, not a copy of the name, so a
+    /// subscriber costs no allocation of its own.
+    TokenMap::value_type* token;
     std::size_t index; // position in Token::subscribers
   };
-  struct Hash : std::hash<std::string_view> { using is_transparent = void; };
 
   bool is_expired(const StoredEvent& e, HubClock::time_point now) const;
-  void free_if_unused(std::unordered_map<std::string, Token, Hash, std::equal_to<>>::iterator it);
+  /// How many of the oldest events in `h` have expired at `now` (history is
+  /// in publication order, so they are a prefix).
+  std::size_t expired_prefix(const History& h, HubClock::time_point now) const;
+  void free_if_unused(TokenMap::iterator it);
 
   HistoryLimits limits_;
-  std::unordered_map<std::string, Token, Hash, std::equal_to<>> tokens_;
+  TokenMap tokens_;
   std::unordered_map<SubscriberId, Member> token_of_;
 };
 
