@@ -83,6 +83,9 @@ void Process::reader(int fd, std::string& sink) {
     cv_.notify_all();
   }
   ::close(fd);
+  std::lock_guard lock(mu_);
+  --open_pipes_;
+  cv_.notify_all();
 }
 
 std::optional<std::smatch> Process::wait_for_line(const std::regex& pattern, std::chrono::milliseconds timeout,
@@ -151,7 +154,12 @@ bool Process::running() {
 }
 
 std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
-  wait_until([&] { return !running(); }, timeout);
+  const auto deadline = Clock::now() + timeout;
+  if (!wait_until([&] { return !running(); }, timeout)) return std::nullopt;
+  // The pipes reach end of file once the process (and any child that
+  // inherited them) has closed them; then out() and err() are complete.
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return open_pipes_ == 0; });
   return status_;
 }
 

@@ -56,7 +56,9 @@ class Process {
   void write_stdin(const std::string& bytes);
   void close_stdin();
   void signal(int sig);
-  /// Waits for exit; returns the exit status (128+N if killed by signal N), or nullopt at the deadline.
+  /// Waits for exit and for the end of its stdout and stderr (so out() and
+  /// err() hold everything it wrote); returns the exit status (128+N if
+  /// killed by signal N), or nullopt at the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
   bool running();
 
@@ -69,6 +71,7 @@ class Process {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string out_, err_;
+  int open_pipes_ = 2; // reader threads still before end of file
   std::thread out_thread_, err_thread_;
 };
 

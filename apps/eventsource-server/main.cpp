@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// eventsource-server: token-keyed server-sent events over HTTP, the server of
+// event-source-library, on es::Server. Options are documented in
+// man/eventsource-server.1, which must match --help.
+
+// GCC 12 reports a "potential null pointer dereference" inside CLI11's
+// inlined std::vector<std::string> growth (CLI::detail::split): a false
+// positive in a system header that -Werror would turn into a failed build.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include <es/event_kind.hpp>
+#include <es/server.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <sys/resource.h>
+
+namespace {
+
+constexpr const char* endpoints_help = R"(Endpoints:
+  GET  /poll/TOKEN          open the event stream of TOKEN (text/event-stream);
+                            Last-Event-ID (or ?lastEventId=ID) replays what was missed
+  POST /ACTION/TOKEN        send the request body as event ACTION to TOKEN's streams;
+                            ping: an event named ping; close: a last event, then the
+                            streams end; retry: the body (milliseconds) as retry:
+  GET  /stats               counters as JSON
+  OPTIONS *                 CORS preflight
+
+Every option may also be set in the --config file (TOML or INI: port = 8888).
+SIGINT or SIGTERM: streams end cleanly, then exit 0.)";
+
+// The hard limit is what an administrator allowed; the soft default (often
+// 1024) would cap subscribers for no reason.
+void raise_descriptor_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+es::EventKind choose_kind(bool json, bool ids) {
+  if (json) return ids ? es::EventKind::json_id_events() : es::EventKind::json_events();
+  return ids ? es::EventKind::string_id_events() : es::EventKind::string_events();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Serve server-sent events keyed by token: subscribers GET /poll/TOKEN,\n"
+               "publishers POST /ACTION/TOKEN (the protocol of event-source-library).",
+               "eventsource-server"};
+  app.footer(endpoints_help);
+  app.set_version_flag("--version", std::string("eventsource-server ") + ES_VERSION);
+  app.set_config("--config", "", "Read options from FILE (TOML or INI; keys are the long option names)");
+  app.get_config_ptr()->type_name("FILE");
+  app.get_formatter()->column_width(34);
+
+  es::ServerOptions options;
+  bool json = false;
+  bool ids = false;
+  bool any_action = false;
+  std::vector<std::string> allowed_actions;
+  std::int64_t keepalive_ms = options.keepalive.count();
+  std::int64_t history_age_s = options.history_age.count();
+  // CLI11 wraps "-1" into a huge unsigned value; refuse a sign outright.
+  const CLI::Validator non_negative(
+      [](std::string& value) { return value.find('-') == std::string::npos ? std::string() : "must not be negative"; },
+      "");
+  std::uint16_t port = options.port;
+
+  app.add_option("-H,--host", options.host, "Address to bind (IPv4 or IPv6)")
+      ->capture_default_str()
+      ->type_name("HOST");
+  app.add_option("-P,--port", port, "Port to listen on; 0 picks a free one (see the log)")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("PORT");
+  app.add_flag("-d,--debug", options.debug, "Log per-connection detail");
+  app.add_flag("-j,--json", json, "Event data must be JSON; sent compact on one line");
+  app.add_flag("-i,--id", ids, "Give every event an id and keep a history for Last-Event-ID");
+  app.add_option("-k,--keepalive", keepalive_ms, "Send the comment ': keepalive <unix time>' every MS ms; 0 = off")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("MS");
+  app.add_flag("--exclusive", options.exclusive, "One subscriber per token; a second one gets 423 Locked");
+  app.add_option("--listen-action", options.listen_action, "Action that opens a stream: GET /NAME/TOKEN")
+      ->capture_default_str()
+      ->type_name("NAME");
+  app.add_option("-a,--allow-action", allowed_actions,
+                 "Also allow POST /NAME/TOKEN (repeatable; ping, close and retry always are)")
+      ->type_name("NAME")
+      ->take_first()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--any-action", any_action, "Allow every action");
+  app.add_option("--history", options.history_events, "Events kept per token for replay (with -i); 0 = none")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("N");
+  app.add_option("--history-age", history_age_s, "Drop kept events older than SECONDS; 0 = no limit")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("SECONDS");
+  app.add_flag("--latest", options.latest,
+               "A new subscriber without Last-Event-ID first gets the token's latest event");
+  app.add_option("--max-body", options.max_body, "Largest POST body; larger ones get 413")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("BYTES");
+  app.add_option("--max-subscribers", options.max_subscribers,
+                 "Most subscribers at once, then 503; 0 = as many as descriptors allow")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("N");
+  app.add_option("--max-queue", options.max_queue,
+                 "Unsent bytes a subscriber may lag behind before it is disconnected")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("BYTES");
+  app.add_option("--cors-origin", options.cors_origins,
+                 "Let browser pages from ORIGIN read responses (repeatable; * = any)")
+      ->type_name("ORIGIN")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--workers", options.workers, "Threads for the request/response endpoints (1-1024)")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->check(CLI::Range(1u, 1024u).description(""))
+      ->type_name("N");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  options.port = port;
+  options.keepalive = std::chrono::milliseconds(keepalive_ms);
+  options.history_age = std::chrono::seconds(history_age_s);
+  options.kind = choose_kind(json, ids);
+  if (any_action)
+    options.kind.actions.clear(); // an empty set allows every action
+  else
+    options.kind.actions.insert(allowed_actions.begin(), allowed_actions.end());
+
+  raise_descriptor_limit();
+
+  // SIGINT and SIGTERM are taken by one thread with sigwait(); blocked before
+  // any other thread starts so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  try {
+    es::Server server(options);
+    try {
+      server.bind();
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "eventsource-server: %s (is another server running? choose one with -P)\n", e.what());
+      return 1;
+    }
+    std::atomic<bool> serving{true};
+    std::thread signal_waiter([&] {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      if (!serving.load()) return;
+      std::fprintf(stderr, "received %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      server.stop();
+    });
+    server.run();
+    serving = false;
+    pthread_kill(signal_waiter.native_handle(), SIGTERM); // ends sigwait() if no signal came
+    signal_waiter.join();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eventsource-server: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

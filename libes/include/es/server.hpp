@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// The embeddable server: token-keyed event streams (GET /poll/TOKEN) and
+// publishing (POST /ACTION/TOKEN, or publish() from code), the protocol of
+// eventsource-server (see its man page).
+//
+//   es::ServerOptions options;
+//   options.port = 0;
+//   es::Server server(options);
+//   server.on_check_connection([](const es::SubscriberInfo& s) -> std::optional<es::Refusal> {
+//     if (s.header("Authorization") != "Bearer sesame") return es::Refusal{403, "Forbidden"};
+//     return std::nullopt;
+//   });
+//   server.start();                                   // serves on a thread of its own
+//   server.publish("alice", "ping", "hello");         // from any thread
+//   server.stop();
+//
+// Threads: one loop thread owns every stream; `workers` threads serve the
+// request/response endpoints. Hooks run on the loop thread: keep them short
+// and never block in them (publish() from a hook is fine).
+
+#include <es/event.hpp>
+#include <es/server_options.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace es {
+
+/// A request header, as seen by check_connection.
+struct RequestHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// A subscriber, as the hooks see it. The views are valid during the hook
+/// call only: copy what you keep.
+struct SubscriberInfo {
+  /// Unique for the server's lifetime; pairs on_open with on_close.
+  std::uint64_t id = 0;
+  std::string_view token;
+  /// "IP:PORT" of the peer.
+  std::string_view remote;
+  /// Last-Event-ID (header or ?lastEventId=), or empty.
+  std::string_view last_event_id;
+  /// The request's headers (check_connection only; empty in on_open/on_close).
+  std::span<const RequestHeader> headers;
+
+  /// The first header named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+/// check_connection's answer to refuse a subscriber: sent as the status and
+/// a text/plain body (a line end is added when missing).
+struct Refusal {
+  int status = 403;
+  std::string message = "Forbidden";
+};
+
+/// Why a stream ended (on_close).
+enum class CloseReason {
+  client_closed,  ///< the client went away
+  token_closed,   ///< the token's `close` action
+  slow_consumer,  ///< its unsent bytes passed max_queue
+  write_failed,   ///< a socket error
+  server_stopped, ///< stop()
+};
+std::string_view to_string(CloseReason reason) noexcept;
+
+enum class PublishStatus {
+  published,      ///< sent to `subscribers` streams (maybe 0 when stored)
+  unknown_action, ///< the kind does not allow the action (HTTP 404)
+  bad_data,       ///< the body is not valid for the kind (HTTP 400)
+  not_connected,  ///< nobody subscribed and no history to keep it (HTTP 404)
+  not_running,    ///< the server is not serving (HTTP 503)
+};
+
+struct PublishResult {
+  PublishStatus status = PublishStatus::published;
+  /// The event's id; empty when the kind gives none.
+  std::string id;
+  /// Streams the event was queued to.
+  std::size_t subscribers = 0;
+  /// Nobody was subscribed; the event was kept in history for replay.
+  bool stored = false;
+  /// For a failure: what went wrong, as the HTTP API answers it
+  /// ("Unknown action requested", "Data is not properly formatted: ...").
+  std::string message;
+
+  explicit operator bool() const noexcept { return status == PublishStatus::published; }
+};
+
+/// A snapshot of the counters (GET /stats).
+struct ServerStats {
+  std::size_t tokens = 0;
+  std::size_t subscribers = 0;
+  std::size_t connections = 0;         ///< open connections of every kind
+  std::uint64_t events_published = 0;  ///< accepted publishes
+  std::uint64_t events_delivered = 0;  ///< events written completely to a subscriber
+  std::uint64_t slow_disconnects = 0;  ///< subscribers cut off at max_queue
+  std::uint64_t refused_connections = 0; ///< refused for lack of descriptors
+  double uptime_seconds = 0;
+};
+
+class Server {
+ public:
+  using CheckConnection = std::function<std::optional<Refusal>(const SubscriberInfo&)>;
+  using OpenHook = std::function<void(const SubscriberInfo&)>;
+  using CloseHook = std::function<void(const SubscriberInfo&, CloseReason)>;
+
+  /// Throws std::invalid_argument for options that make no sense (0 workers,
+  /// an empty or slashed listen action).
+  explicit Server(ServerOptions options);
+  /// Stops (as stop()) and waits for the server to finish.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Hooks: set them before start()/run(). They run on the loop thread.
+  /// May refuse a new subscriber; tornado-eventsource's check_connection
+  /// (whose return value upstream ignored).
+  void on_check_connection(CheckConnection hook);
+  /// A stream was opened (its head sent); once per subscriber.
+  void on_open(OpenHook hook);
+  /// A stream ended; once per subscriber that was opened.
+  void on_close(CloseHook hook);
+
+  /// Binds and listens (listen backlog 4096). Throws std::system_error
+  /// naming the address when it cannot. Called by run()/start() if needed.
+  void bind();
+  /// The bound port (after bind(), start() or once run() is accepting).
+  std::uint16_t port() const;
+
+  /// Serves on the calling thread until stop(); then streams are flushed
+  /// and closed (bounded by shutdown_grace) and it returns. Logs
+  /// "listening on HOST:PORT" once accepting and "stopped" at the end.
+  void run();
+  /// run() on a thread of its own; returns once accepting.
+  void start();
+  /// Any thread, any number of times: stops accepting and ends every stream
+  /// cleanly. Waits for the thread of start() (unless called from a hook);
+  /// with run(), returns at once and run() returns on its own thread.
+  void stop();
+
+  /// Publishes `event` to `token` from any thread (event-source-library's
+  /// buffer_event); the id is assigned here. Waits until the loop has queued
+  /// it to every subscriber (inline when called from a hook).
+  PublishResult publish(std::string_view token, Event event);
+  /// As a POST of `body` as `action`: the kind checks the action and turns
+  /// the body into data; `close` then ends the token's streams.
+  PublishResult publish(std::string_view token, std::string_view action, std::string_view body);
+
+  /// Any thread.
+  ServerStats stats() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace es

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// How an es::Server behaves: address, event kind, limits, logging. Every
+// field has the default eventsource-server documents in its --help.
+
+#include <es/event_kind.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace es {
+
+struct ServerOptions {
+  /// Address to bind: an IPv4 or IPv6 literal or a host name.
+  std::string host = "0.0.0.0";
+  /// 0 binds any free port; Server::port() tells which.
+  std::uint16_t port = 8888;
+
+  /// What a POST becomes: allowed actions, data transform, ids.
+  EventKind kind = EventKind::string_events();
+  /// GET /<listen_action>/TOKEN opens a stream (upstream Event.LISTEN).
+  std::string listen_action{default_listen_action};
+  /// One subscriber per token (the original's rule): a second one gets 423.
+  bool exclusive = false;
+
+  /// Events kept per token for Last-Event-ID replay, when the kind gives ids.
+  std::size_t history_events = 1000;
+  /// Kept events older than this are dropped; 0 = no age limit.
+  std::chrono::seconds history_age{3600};
+  /// A new subscriber without Last-Event-ID first gets the token's latest
+  /// stored event (tornadose's DataStore). Without ids the latest event of
+  /// each token is kept for this.
+  bool latest = false;
+
+  /// Keepalive comment interval; 0 = none.
+  std::chrono::milliseconds keepalive{15000};
+
+  /// Largest POST body, in bytes (413 above).
+  std::size_t max_body = 1 << 20;
+  /// Most subscribers at once (503 above); 0 = only the descriptor limit.
+  std::size_t max_subscribers = 0;
+  /// Unsent bytes a subscriber may have queued before it is cut off.
+  std::size_t max_queue = 4 << 20;
+  /// Origins allowed to read responses from browser pages (CORS); "*" = any.
+  std::vector<std::string> cors_origins;
+
+  /// Threads serving the request/response endpoints (publish, stats, ...).
+  unsigned workers = 4;
+  /// A request head (or a request body) must arrive within this.
+  std::chrono::milliseconds request_timeout{10000};
+  /// An idle keep-alive connection is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+  /// On stop, streams get this long to flush before they are cut.
+  std::chrono::milliseconds shutdown_grace{2000};
+
+  /// Per-connection detail in the log.
+  bool debug = false;
+  /// Receives each log line (no line end). Called from several threads, one
+  /// line at a time. Empty: lines go to stderr.
+  std::function<void(std::string_view line)> log;
+};
+
+}  // namespace es

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A real browser against eventsource-server: Debian's chromium, headless,
+// runs tests/e2e/browser/eventsource_page.html, whose EventSource listens to
+// a stream on another origin (so CORS is exercised as a browser does it).
+// The page POSTs a record of everything it sees (open, error, each event's
+// type, data and lastEventId) back to a small HTTP server inside the test,
+// which serves the page too. The test publishes while the page listens and
+// waits, with deadlines, for the records it expects; nothing depends on
+// timing except generous deadlines.
+//
+// Needs chromium (Debian package `chromium`, installed by `scripts/dev setup`);
+// set CHROMIUM=/path/to/chromium to use another binary.
+//
+// Running the page by hand:
+//   build/apps/eventsource-server/eventsource-server -P 8888 -i --any-action --cors-origin '*'
+//   python3 -m http.server -d tests/e2e/browser 8000
+//   open http://127.0.0.1:8000/eventsource_page.html?stream=http://127.0.0.1:8888/poll/demo&events=ping,close,gap
+//   curl -d 'hello' http://127.0.0.1:8888/ping/demo     (the page lists each event it receives)
+// Running this test alone: build-dir/tests/e2e/browser_test (doctest options apply).
+
+#include "harness.hpp"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace es::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr auto kBrowserDeadline = 30s; // a cold chromium start on a busy 2-core machine
+
+fs::path page_file() { return fs::path(__FILE__).parent_path() / "browser" / "eventsource_page.html"; }
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in, "cannot read " << path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Serves the page and collects the records it POSTs to /report.
+class PageHost {
+ public:
+  PageHost() : page_(read_file(page_file())) {
+    server_.Get("/eventsource_page.html", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(page_, "text/html; charset=utf-8");
+    });
+    server_.Post("/report", [this](const httplib::Request& req, httplib::Response& res) {
+      json entry = json::parse(req.body, nullptr, false);
+      if (!entry.is_discarded()) {
+        std::lock_guard lock(mu_);
+        records_.push_back(std::move(entry));
+      }
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE_MESSAGE(port_ > 0, "the page host cannot bind a port");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~PageHost() {
+    server_.stop();
+    thread_.join();
+  }
+  PageHost(const PageHost&) = delete;
+  PageHost& operator=(const PageHost&) = delete;
+
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string page_url(int stream_port, const std::string& token, const std::string& events) const {
+    return origin() + "/eventsource_page.html?stream=http://127.0.0.1:" + std::to_string(stream_port) + "/poll/" +
+           token + "&events=" + events;
+  }
+
+  /// The records so far, in the order the page made them.
+  std::vector<json> records() const {
+    std::vector<json> copy;
+    {
+      std::lock_guard lock(mu_);
+      copy = records_;
+    }
+    std::sort(copy.begin(), copy.end(), [](const json& a, const json& b) { return a["seq"] < b["seq"]; });
+    return copy;
+  }
+  std::size_t count(const std::string& kind) const {
+    auto all = records();
+    return static_cast<std::size_t>(
+        std::count_if(all.begin(), all.end(), [&](const json& r) { return r["kind"] == kind; }));
+  }
+  /// The events received, as {type, data, lastEventId}.
+  std::vector<json> events() const {
+    std::vector<json> out;
+    for (const json& r : records()) {
+      if (r["kind"] == "event") out.push_back({{"type", r["type"]}, {"data", r["data"]}, {"lastEventId", r["lastEventId"]}});
+    }
+    return out;
+  }
+  /// Every record, one a line, for failure messages.
+  std::string transcript() const {
+    std::string text;
+    for (const json& r : records()) text += r.dump() + "\n";
+    return text;
+  }
+
+ private:
+  std::string page_;
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<json> records_;
+};
+
+json event(const std::string& type, const std::string& data, const std::string& last_event_id) {
+  return {{"type", type}, {"data", data}, {"lastEventId", last_event_id}};
+}
+
+std::string chromium_path() {
+  const char* from_env = std::getenv("CHROMIUM");
+  std::string path = from_env && *from_env ? from_env : "/usr/bin/chromium";
+  REQUIRE_MESSAGE(fs::exists(path), "no browser at " << path
+                                                     << ": install Debian's chromium (scripts/dev setup) or set CHROMIUM");
+  return path;
+}
+
+/// Children of this process named chromium: the browser's helpers (zygote,
+/// renderer, GPU process) once the browser is gone and they were handed to us.
+std::vector<pid_t> chromium_orphans() {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...
+    size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == ::getpid() && line.substr(open + 1, close - open - 1).starts_with("chrom"))
+      pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return pids;
+}
+
+/// A headless chromium showing one page, with a profile of its own.
+class Browser {
+ public:
+  explicit Browser(const std::string& url) {
+    // Chromium's helper processes outlive the browser by a moment; as a
+    // subreaper this test inherits and reaps them instead of leaving zombies
+    // to an init that may not reap (as in some containers).
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    std::string dir_template = (fs::temp_directory_path() / "es-browser-XXXXXX").string();
+    REQUIRE(::mkdtemp(dir_template.data()) != nullptr);
+    profile_ = dir_template;
+    process_ = std::make_unique<Process>(std::vector<std::string>{
+        chromium_path(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-extensions", "--user-data-dir=" + profile_, url});
+  }
+  ~Browser() {
+    if (process_->running()) {
+      process_->signal(SIGTERM);
+      process_->wait_exit(10s);
+    }
+    process_.reset(); // SIGKILLs it if SIGTERM was not enough
+    wait_until(
+        [] {
+          for (pid_t pid : chromium_orphans()) ::waitpid(pid, nullptr, WNOHANG);
+          return chromium_orphans().empty();
+        },
+        10s);
+    for (pid_t pid : chromium_orphans()) { // still running after the deadline
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    std::error_code ignored;
+    fs::remove_all(profile_, ignored);
+  }
+  Browser(const Browser&) = delete;
+  Browser& operator=(const Browser&) = delete;
+
+  /// The end of chromium's stderr, for failure messages.
+  std::string log() const {
+    std::string err = process_->err();
+    return err.size() > 4000 ? err.substr(err.size() - 4000) : err;
+  }
+
+ private:
+  std::string profile_;
+  std::unique_ptr<Process> process_;
+};
+
+class EventServer {
+ public:
+  explicit EventServer(std::vector<std::string> options, int port = 0) {
+    std::vector<std::string> argv{program_path("eventsource-server"), "-H", "127.0.0.1", "-P", std::to_string(port)};
+    argv.insert(argv.end(), options.begin(), options.end());
+    process_ = std::make_unique<Process>(argv);
+    port_ = process_->wait_for_port();
+  }
+  int port() const { return port_; }
+  Process& process() { return *process_; }
+  std::string log() const { return process_->err(); }
+
+  /// POSTs `body`; requires an answer with `status` and returns its JSON body.
+  json post(const std::string& path, const std::string& body, int status = 200) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(10s);
+    client.set_tcp_nodelay(true);
+    auto res = client.Post(path.c_str(), body, "text/plain");
+    REQUIRE_MESSAGE(static_cast<bool>(res), "POST " << path << " failed: " << httplib::to_string(res.error()));
+    INFO("POST " << path << " answered " << res->status << ": " << res->body);
+    REQUIRE(res->status == status);
+    return json::parse(res->body);
+  }
+
+ private:
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("browser: EventSource dispatches default, named, multi-line and UTF-8 events with their ids as published") {
+  PageHost page;
+  EventServer srv({"-i", "--any-action", "--cors-origin", page.origin()});
+  Browser browser(page.page_url(srv.port(), "browser", "ping,custom,close"));
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  INFO("chromium log:\n" << browser.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+
+  const std::string id1 = srv.post("/message/browser", "plain h\xc3\xa9llo \xe2\x9c\x93")["id"];
+  const std::string id2 = srv.post("/ping/browser", "line 1\nline 2\r\nline 3\rline 4")["id"];
+  const std::string id3 = srv.post("/custom/browser", "{\"x\": 1}")["id"];
+  const json answer = srv.post("/ping/browser", "last");
+  CHECK(answer["subscribers"] == 1);
+  const std::string id4 = answer["id"];
+
+  REQUIRE(wait_until([&] { return page.events().size() >= 4; }, kBrowserDeadline));
+  CHECK(page.events() == std::vector<json>{
+                             event("message", "plain h\xc3\xa9llo \xe2\x9c\x93", id1),
+                             event("ping", "line 1\nline 2\nline 3\nline 4", id2),
+                             event("custom", "{\"x\": 1}", id3),
+                             event("ping", "last", id4),
+                         });
+  CHECK(std::stoull(id1) < std::stoull(id2));
+  CHECK(std::stoull(id2) < std::stoull(id3));
+  CHECK(std::stoull(id3) < std::stoull(id4));
+  CHECK(page.count("error") == 0);
+  CHECK(page.count("open") == 1);
+}
+
+TEST_CASE("browser: after close the browser reconnects with Last-Event-ID and receives the event it missed") {
+  PageHost page;
+  EventServer srv({"-i", "--cors-origin", page.origin()});
+  Browser browser(page.page_url(srv.port(), "resume", "ping,close,gap"));
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  INFO("chromium log:\n" << browser.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+
+  // The browser waits this long before reconnecting: ample time to publish
+  // while it is away, so the event can only reach it by replay.
+  srv.post("/retry/resume", "3000");
+  const std::string before = srv.post("/ping/resume", "before")["id"];
+  REQUIRE(wait_until([&] { return page.events().size() == 1; }, kBrowserDeadline));
+
+  const std::string closed = srv.post("/close/resume", "bye")["id"];
+  const json stored = srv.post("/ping/resume", "missed", 202);
+  CHECK(stored["subscribers"] == 0);
+  CHECK(stored["stored"] == true);
+  const std::string missed = stored["id"];
+
+  REQUIRE(wait_until([&] { return page.events().size() >= 3; }, kBrowserDeadline));
+  CHECK(page.events() == std::vector<json>{event("ping", "before", before), event("close", "bye", closed),
+                                           event("ping", "missed", missed)});
+  CHECK(page.count("open") == 2);
+
+  // The resumed stream is live.
+  const json live = srv.post("/ping/resume", "live");
+  CHECK(live["subscribers"] == 1);
+  REQUIRE(wait_until([&] { return page.events().size() >= 4; }, kBrowserDeadline));
+  CHECK(page.events().back() == event("ping", "live", live["id"]));
+
+  // The second open comes after the close event and before the replay.
+  auto records = page.records();
+  std::vector<std::string> order;
+  for (const json& r : records) {
+    if (r["kind"] == "open") order.push_back("open");
+    if (r["kind"] == "event") order.push_back(r["data"].get<std::string>());
+  }
+  CHECK(order == std::vector<std::string>{"open", "before", "bye", "open", "missed", "live"});
+}
+
+TEST_CASE("browser: after a server restart the browser reconnects with its Last-Event-ID and is told of the gap") {
+  PageHost page;
+  auto srv = std::make_unique<EventServer>(std::vector<std::string>{"-i", "--cors-origin", page.origin()});
+  const int port = srv->port();
+  Browser browser(page.page_url(port, "restart", "ping,gap"));
+  INFO("page records:\n" << page.transcript());
+  INFO("chromium log:\n" << browser.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+
+  srv->post("/retry/restart", "300"); // reconnect soon after the restart
+  srv->post("/ping/restart", "first");
+  const std::string last = srv->post("/ping/restart", "second")["id"];
+  REQUIRE(wait_until([&] { return page.events().size() == 2; }, kBrowserDeadline));
+
+  srv->process().signal(SIGTERM);
+  auto status = srv->process().wait_exit(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  srv.reset();
+
+  // History lived in the old process: the new one does not know the id.
+  srv = std::make_unique<EventServer>(std::vector<std::string>{"-i", "--cors-origin", page.origin()}, port);
+  INFO("server log (after restart):\n" << srv->log());
+  REQUIRE(wait_until([&] { return page.count("open") == 2; }, kBrowserDeadline));
+  REQUIRE(wait_until([&] { return page.events().size() >= 3; }, kBrowserDeadline));
+  // The gap event carries the id the browser sent; having no id line, it
+  // leaves the browser's last event id as it was.
+  CHECK(page.events()[2] == event("gap", last, last));
+
+  const json after = srv->post("/ping/restart", "after the restart");
+  CHECK(after["subscribers"] == 1);
+  REQUIRE(wait_until([&] { return page.events().size() >= 4; }, kBrowserDeadline));
+  CHECK(page.events()[3] == event("ping", "after the restart", after["id"]));
+}
