@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> allowed_actions;
   std::int64_t keepalive_ms = options.keepalive.count();
   std::int64_t history_age_s = options.history_age.count();
+  std::int64_t request_timeout_s = std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout).count();
   // CLI11 wraps "-1" into a huge unsigned value; refuse a sign outright.
   const CLI::Validator non_negative(
       [](std::string& value) { return value.find('-') == std::string::npos ? std::string() : "must not be negative"; },
@@ -137,6 +138,12 @@ int main(int argc, char** argv) {
       ->check(non_negative)
       ->check(CLI::Range(1u, 1024u).description(""))
       ->type_name("N");
+  app.add_option("--request-timeout", request_timeout_s,
+                 "A request (head and body) must arrive within SECONDS, else 408 (1-3600)")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}).description(""))
+      ->type_name("SECONDS");
 
   try {
     app.parse(argc, argv);
@@ -148,6 +155,7 @@ int main(int argc, char** argv) {
   options.port = port;
   options.keepalive = std::chrono::milliseconds(keepalive_ms);
   options.history_age = std::chrono::seconds(history_age_s);
+  options.request_timeout = std::chrono::seconds(request_timeout_s);
   options.kind = choose_kind(json, ids);
   if (any_action)
     options.kind.actions.clear(); // an empty set allows every action

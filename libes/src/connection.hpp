@@ -4,12 +4,14 @@
 // owns it, except while it is handed off: then exactly one worker uses
 // `io` and `input` until it gives the connection back.
 
+#include "chunked_framing.hpp"
 #include "connection_io.hpp"
 #include "write_queue.hpp"
 
 #include <es/hub.hpp>
 #include <es/server.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +20,7 @@ namespace es {
 
 enum class ConnectionState {
   reading_head, ///< waiting for a request head (new or kept alive)
+  reading_body, ///< a handed-off request's body is arriving; handed off once complete
   handed_off,   ///< a worker runs cpp-httplib on it; the loop does not touch it
   streaming,    ///< a subscriber: the loop only writes to it
   closing,      ///< flushing a last response or the end of a stream, then close
@@ -29,6 +32,12 @@ struct Connection {
   ConnectionState state = ConnectionState::reading_head;
 
   std::string input; ///< bytes read but not yet consumed: a head in progress, a pipelined request
+
+  // reading_body: `input` holds the canonical head, then the body so far.
+  std::size_t body_start = 0;  ///< where the body begins in `input`
+  std::size_t body_length = 0; ///< Content-Length (not chunked)
+  bool chunked = false;
+  http::ChunkedScanner chunks; ///< has scanned input[body_start, body_start + chunks.scanned())
   WriteQueue output;
 
   std::string remote_ip;

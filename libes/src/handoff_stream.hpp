@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 // The httplib::Stream a worker runs cpp-httplib's request processing on: it
-// first yields the bytes the streaming loop already read (the request head,
-// maybe part of the body), then reads the socket through the connection's
-// ConnectionIo. Whatever it read past the request stays in its buffer and
-// goes back to the loop with the connection (a pipelined request).
+// first yields the bytes the streaming loop already read (the request head
+// and its whole body: the loop hands off complete requests only), and only
+// past them reads the socket through the connection's ConnectionIo.
+// Whatever it read past the request stays in its buffer and goes back to
+// the loop with the connection (a pipelined request).
 //
 // Writes are gathered and sent when the stream has to wait for the client
-// (so "100 Continue" goes out before the body is awaited) or at the end:
-// a response leaves in one write, not a head and a body segment.
+// or at the end: a response leaves in one write, not a head and a body
+// segment.
 
 #include "connection.hpp"
 

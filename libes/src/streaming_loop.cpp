@@ -56,6 +56,15 @@ std::string format_duration(HubClock::duration d) {
   return buf;
 }
 
+// The raw bytes a chunked body may take, framing included (the same room
+// the worker's read budget gives a request): many tiny chunks or long chunk
+// extensions cannot grow the buffer without bound.
+std::size_t chunked_bytes_limit(const ServerOptions& o) { return o.max_body + o.max_body / 4 + 64 * 1024; }
+
+std::string body_too_large(std::size_t max_body) {
+  return "Body too large (limit " + std::to_string(max_body) + " bytes)";
+}
+
 std::optional<std::size_t> parse_content_length(std::string_view s) {
   std::size_t value = 0;
   if (s.empty()) return std::nullopt;
@@ -302,6 +311,9 @@ void StreamingLoop::on_readable(Connection& c) {
     case ConnectionState::reading_head:
       read_head(c);
       break;
+    case ConnectionState::reading_body:
+      read_body(c);
+      break;
     case ConnectionState::streaming:
     case ConnectionState::closing:
       discard_input(c);
@@ -372,36 +384,11 @@ void StreamingLoop::handle_request(Connection& c, const http::RequestHead& head,
         return;
       }
     }
-    hand_off(c, head, head_size, false);
+    receive_body(c, head, head_size);
     return;
   }
-  if (head.method == "POST") {
-    const bool chunked = head.field("Transfer-Encoding").has_value();
-    const std::size_t lengths = head.count("Content-Length");
-    if (!chunked && lengths > 1) {
-      respond_and_close(c, 400, "Malformed request: more than one Content-Length");
-      return;
-    }
-    if (!chunked && lengths == 1) {
-      auto length = parse_content_length(*head.field("Content-Length"));
-      if (!length) {
-        respond_and_close(c, 400, "Malformed request: Content-Length is not a number");
-        return;
-      }
-      // Refused before a byte of the body is read (a client that sent
-      // Expect: 100-continue never sends it).
-      if (*length > options_.max_body) {
-        respond_and_close(c, 413, "Body too large (limit " + std::to_string(options_.max_body) + " bytes)");
-        return;
-      }
-    }
-    // RFC 9112, 6.3: a request with neither length nor chunking has an empty
-    // body; cpp-httplib would read a POST body until the connection closes.
-    hand_off(c, head, head_size, !chunked && lengths == 0);
-    return;
-  }
-  if (head.method == "OPTIONS") {
-    hand_off(c, head, head_size, false);
+  if (head.method == "POST" || head.method == "OPTIONS") {
+    receive_body(c, head, head_size);
     return;
   }
   std::string allow = "Allow: GET, POST, OPTIONS\r\n";
@@ -410,21 +397,128 @@ void StreamingLoop::handle_request(Connection& c, const http::RequestHead& head,
   respond_and_close(c, 405, "Method not allowed", allow);
 }
 
-void StreamingLoop::hand_off(Connection& c, const http::RequestHead& head, std::size_t head_size,
-                             bool add_empty_length) {
+// A request for a worker is read whole, body included, before it is handed
+// off: a worker that read the body itself would be held by a slow (or
+// stalled) uploader, and a few of them would stop all publishing.
+void StreamingLoop::receive_body(Connection& c, const http::RequestHead& head, std::size_t head_size) {
+  const std::size_t codings = head.count("Transfer-Encoding");
+  const std::size_t lengths = head.count("Content-Length");
+  const bool chunked = codings > 0;
+  std::size_t length = 0;
+  if (chunked) {
+    // RFC 9112, 6.1: a coding we cannot decode is 501 (cpp-httplib decodes chunked only).
+    if (codings > 1 || !http::equals_ignoring_case(*head.field("Transfer-Encoding"), "chunked")) {
+      respond_and_close(c, 501, "Transfer-Encoding not supported (only chunked)");
+      return;
+    }
+  } else if (lengths > 1) {
+    respond_and_close(c, 400, "Malformed request: more than one Content-Length");
+    return;
+  } else if (lengths == 1) {
+    auto parsed = parse_content_length(*head.field("Content-Length"));
+    if (!parsed) {
+      respond_and_close(c, 400, "Malformed request: Content-Length is not a number");
+      return;
+    }
+    // Refused before a byte of the body is read (a client that sent
+    // Expect: 100-continue never sends it).
+    if (*parsed > options_.max_body) {
+      respond_and_close(c, 413, body_too_large(options_.max_body));
+      return;
+    }
+    length = *parsed;
+  }
+  // RFC 9110, 10.1.1 (an HTTP/1.0 client's expectation is ignored).
+  const auto expect = head.field("Expect");
+  const bool expects_continue =
+      head.minor_version >= 1 && expect && http::equals_ignoring_case(*expect, "100-continue");
+
   // cpp-httplib gets the head in canonical form: CRLF line ends (it skips
-  // bare-LF lines), no leading blank lines, and an explicit empty length.
+  // bare-LF lines), no leading blank lines, and an explicit empty length
+  // (RFC 9112, 6.3: a POST with neither length nor chunking has an empty
+  // body; cpp-httplib would read it until the connection closes). The loop
+  // answers the expectation itself, so the worker does not see it.
   std::string canonical;
   canonical.reserve(head_size + 32 + (c.input.size() - head_size));
   canonical.append(head.method).append(" ").append(head.target).append(" HTTP/1.");
   canonical += static_cast<char>('0' + head.minor_version);
   canonical += "\r\n";
-  for (const auto& f : head.fields) canonical.append(f.name).append(": ").append(f.value).append("\r\n");
-  if (add_empty_length) canonical += "Content-Length: 0\r\n";
+  for (const auto& f : head.fields) {
+    if (expects_continue && http::equals_ignoring_case(f.name, "Expect")) continue;
+    canonical.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  if (head.method == "POST" && !chunked && lengths == 0) canonical += "Content-Length: 0\r\n";
   canonical += "\r\n";
+  const std::size_t body_start = canonical.size();
   canonical.append(c.input, head_size, std::string::npos);
   c.input = std::move(canonical);
 
+  c.state = ConnectionState::reading_body;
+  c.body_start = body_start;
+  c.body_length = length;
+  c.chunked = chunked;
+  c.chunks = http::ChunkedScanner{};
+  // The body shares the head's deadline (a kept-alive connection's may still be the idle one).
+  c.deadline = std::min(c.deadline, now_ + options_.request_timeout);
+  if (!try_body(c) || !expects_continue) return;
+
+  // The client waits for this before it sends the body. Written directly:
+  // the loop queues nothing for a connection reading a request, so the
+  // kernel's buffer takes these few bytes unless the client left earlier
+  // responses unread by the megabyte.
+  static constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+  iovec piece{const_cast<char*>(continue_response.data()), continue_response.size()};
+  IoResult r = c.io->write(std::span<const iovec>(&piece, 1));
+  if (r.status != IoStatus::ok || r.bytes != continue_response.size()) {
+    if (log_.debugging()) log_.debug(c.remote + " could not be sent 100 Continue: closing");
+    destroy(c);
+  }
+}
+
+void StreamingLoop::read_body(Connection& c) {
+  for (int i = 0; i < reads_per_turn; ++i) {
+    IoResult r = c.io->read(scratch_.data(), scratch_.size());
+    if (r.status == IoStatus::would_block) return;
+    if (r.status != IoStatus::ok) {
+      if (log_.debugging()) log_.debug(c.remote + " closed the connection in the middle of a request body");
+      destroy(c);
+      return;
+    }
+    c.input.append(scratch_.data(), r.bytes);
+    if (!try_body(c)) return;
+  }
+}
+
+// True while the body is incomplete; otherwise the request has been handed
+// off or refused.
+bool StreamingLoop::try_body(Connection& c) {
+  const std::size_t received = c.input.size() - c.body_start;
+  if (!c.chunked) {
+    if (received < c.body_length) return true;
+    hand_off(c);
+    return false;
+  }
+  const auto scanned = static_cast<std::size_t>(c.chunks.scanned());
+  const http::ChunkedStatus status = c.chunks.feed(std::string_view(c.input).substr(c.body_start + scanned));
+  if (c.chunks.data_bytes() > options_.max_body || (status == http::ChunkedStatus::partial &&
+                                                    received > chunked_bytes_limit(options_))) {
+    respond_and_close(c, 413, body_too_large(options_.max_body));
+    return false;
+  }
+  switch (status) {
+    case http::ChunkedStatus::partial:
+      return true;
+    case http::ChunkedStatus::malformed:
+      respond_and_close(c, 400, "Malformed request: bad chunked framing");
+      return false;
+    case http::ChunkedStatus::complete:
+      hand_off(c);
+      return false;
+  }
+  return false;
+}
+
+void StreamingLoop::hand_off(Connection& c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd(), nullptr);
   c.in_epoll = false;
   c.want_write = false;
@@ -807,6 +901,8 @@ void StreamingLoop::housekeeping() {
         c.request_line = "-";
         respond_and_close(c, 408, "Request head not received in time");
       }
+    } else if (c.state == ConnectionState::reading_body) {
+      respond_and_close(c, 408, "Request body not received in time");
     } else if (c.state == ConnectionState::closing) {
       destroy(c);
     }
@@ -828,6 +924,7 @@ void StreamingLoop::begin_stop() {
     Connection& c = *slot;
     switch (c.state) {
       case ConnectionState::reading_head:
+      case ConnectionState::reading_body:
         destroy(c);
         break;
       case ConnectionState::streaming:

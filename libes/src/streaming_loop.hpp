@@ -6,9 +6,10 @@
 //
 // - Subscriptions (GET /<listen-action>/TOKEN) are answered here: head at
 //   once, replay, then only writes.
-// - Every other request is handed off (Handoff callback) to a worker that
-//   runs cpp-httplib on it and gives the connection back (give_back) for
-//   keep-alive.
+// - Every other request is read whole (head and body) and then handed off
+//   (Handoff callback) to a worker that runs cpp-httplib on it and gives the
+//   connection back (give_back) for keep-alive: a worker never waits for a
+//   client.
 // - Publishing from any thread goes through the inbox; the loop assigns the
 //   id, serializes once and appends the shared bytes to each subscriber's
 //   queue; queues are written at the end of the turn (one writev per
@@ -88,7 +89,10 @@ class StreamingLoop {
   void read_head(Connection& c);
   void try_request(Connection& c);
   void handle_request(Connection& c, const http::RequestHead& head, std::size_t head_size);
-  void hand_off(Connection& c, const http::RequestHead& head, std::size_t head_size, bool add_empty_length);
+  void receive_body(Connection& c, const http::RequestHead& head, std::size_t head_size);
+  void read_body(Connection& c);
+  bool try_body(Connection& c);
+  void hand_off(Connection& c);
   void subscribe(Connection& c, const http::RequestHead& head, std::string_view encoded_token,
                  std::string_view query);
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});

@@ -199,7 +199,7 @@ TEST_CASE("client: redirects are followed") {
   CHECK(requests[1].header("accept") == "text/event-stream");
 }
 
-TEST_CASE("client: a relative Location is resolved; basic auth is not sent to another origin") {
+TEST_CASE("client: a relative Location is resolved, basic auth is not sent to another origin") {
   FixtureServer other({answer_and_hold(stream_head() + "data: far\n\n")});
   const std::string far = "http://localhost:" + std::to_string(other.port()) + "/far";
   FixtureServer server({answer_and_close("HTTP/1.1 302 Found\r\nLocation: next\r\nContent-Length: 0\r\n\r\n"),
@@ -228,7 +228,7 @@ TEST_CASE("client: a redirect loop stops reconnection") {
   CHECK(server.requests().size() == 21);
 }
 
-TEST_CASE("client: an event cut off by the server's close is dropped; the reconnect sends Last-Event-ID") {
+TEST_CASE("client: an event cut off by the server's close is dropped, the reconnect sends Last-Event-ID") {
   FixtureServer server({answer_and_close(stream_head() + "id: 1\ndata: one\n\nid: 2\ndata: tw"),
                         answer_and_hold(stream_head() + "data: three\n\n")});
   Recorder rec;
@@ -254,7 +254,7 @@ TEST_CASE("client: an event cut off by the server's close is dropped; the reconn
   CHECK(rec.opens[1].reconnects == 1);
 }
 
-TEST_CASE("client: an id-only message moves Last-Event-ID; an empty id clears it") {
+TEST_CASE("client: an id-only message moves Last-Event-ID, an empty id clears it") {
   FixtureServer server({answer_and_close(stream_head() + "id: 5\ndata: x\n\nid: 9\n\n"),
                         answer_and_close(stream_head() + "id\ndata: y\n\n"),
                         answer_and_hold(stream_head())});

@@ -152,7 +152,7 @@ TEST_CASE("eventsource-request: usage errors exit 2") {
   }
 }
 
-TEST_CASE("eventsource-request: with eventsource-server, an event reaches a subscriber; no subscriber is an error") {
+TEST_CASE("eventsource-request: with eventsource-server, an event reaches a subscriber, no subscriber is an error") {
   Process server({program_path("eventsource-server"), "-H", "127.0.0.1", "-P", "0"});
   const int port = server.wait_for_port();
 

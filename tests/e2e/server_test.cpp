@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -302,7 +303,7 @@ TEST_CASE("server: a subscription is answered 200 with its stream headers at onc
   CHECK_FALSE(s.closed());
 }
 
-TEST_CASE("server: a string event is written as event and data lines; the POST answers with id null and the subscriber count") {
+TEST_CASE("server: a string event is written as event and data lines, the POST answers with id null and the subscriber count") {
   Server srv;
   INFO("server log:\n" << srv.log());
   auto s = srv.subscribe("/poll/T");
@@ -341,7 +342,7 @@ TEST_CASE("server: -j sends the JSON body compacted onto one data line") {
   CHECK(s->body() == "event: ping\ndata: {\"a\":\"x\\ny\",\"b\":[1,2,{\"c\":null}]}\n\n");
 }
 
-TEST_CASE("server: -i writes an id line first and the ids increase; the POST answers with the id") {
+TEST_CASE("server: -i writes an id line first and the ids increase, the POST answers with the id") {
   Server srv({"-i"});
   INFO("server log:\n" << srv.log());
   auto s = srv.subscribe("/poll/T");
@@ -369,7 +370,7 @@ TEST_CASE("server: -j -i writes the id line and the compact JSON data") {
   CHECK(s->body() == wire("ping", "{\"k\":[true,null,1.5]}", "1") + wire("ping", "\"text\"", "2"));
 }
 
-TEST_CASE("server: -a adds an action that becomes the event name; an action not allowed is 404 'Unknown action requested'") {
+TEST_CASE("server: -a adds an action that becomes the event name, an action not allowed is 404 'Unknown action requested'") {
   Server srv({"-a", "custom", "--allow-action", "other"});
   INFO("server log:\n" << srv.log());
   auto s = srv.subscribe("/poll/T");
@@ -484,7 +485,7 @@ TEST_CASE("server: -j refuses a body that is not JSON with 400 and the parser's 
   CHECK(s->body() == wire("ping", "1"));
 }
 
-TEST_CASE("server: a body over --max-body is 413 'Body too large', checked first; a body at the limit is accepted") {
+TEST_CASE("server: a body over --max-body is 413 'Body too large', checked first, a body at the limit is accepted") {
   Server srv({"--max-body", "16"});
   INFO("server log:\n" << srv.log());
   auto s = srv.subscribe("/poll/T");
@@ -504,7 +505,7 @@ TEST_CASE("server: a body over --max-body is 413 'Body too large', checked first
   CHECK(s->body() == wire("ping", std::string(16, 'y')));
 }
 
-TEST_CASE("server: retry sends a retry field; a value that is not a number is 400") {
+TEST_CASE("server: retry sends a retry field, a value that is not a number is 400") {
   Server srv;
   INFO("server log:\n" << srv.log());
   auto s = srv.subscribe("/poll/T");
@@ -687,7 +688,7 @@ TEST_CASE("server: other methods are 405 with 'Allow: GET, POST, OPTIONS'") {
   CHECK(header(r->head, "Allow") == "GET, POST, OPTIONS");
 }
 
-TEST_CASE("server: a malformed request head is 400; unknown GET paths are 404") {
+TEST_CASE("server: a malformed request head is 400, unknown GET paths are 404") {
   Server srv;
   INFO("server log:\n" << srv.log());
   {
@@ -867,7 +868,7 @@ TEST_CASE("server: keepalive comments ': keepalive <unix time>' arrive every -k 
   }
 }
 
-TEST_CASE("server: a subscriber that stops reading is cut off past --max-queue and counted; the others get every event") {
+TEST_CASE("server: a subscriber that stops reading is cut off past --max-queue and counted, the others get every event") {
   Server srv({"--max-queue", "1048576"});
   INFO("server log:\n" << srv.log());
   auto slow = srv.subscribe("/poll/T");
@@ -1187,6 +1188,114 @@ TEST_CASE("server: a POST with 'Expect: 100-continue' (as curl sends) gets 100 C
   CHECK(s->body() == wire("ping", "expected"));
 }
 
+TEST_CASE("server: connections whose POST body is still arriving hold no worker: a publish with --workers 1 goes through") {
+  Server srv({"--workers", "1", "-d"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  constexpr size_t kStalled = 4;
+  const std::string stalled_head = "POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n";
+  std::vector<std::unique_ptr<RawStream>> stalled;
+  for (size_t i = 0; i < kStalled; ++i) {
+    stalled.push_back(std::make_unique<RawStream>(srv.port()));
+    stalled.back()->send(stalled_head + std::string(40, 'a'));
+  }
+  // -d logs each request line once its head is parsed: every stalled body is then being waited for.
+  REQUIRE(wait_until([&] {
+    const std::string log = srv.log();
+    size_t heads = 0;
+    for (size_t at = log.find("\"POST /ping/T HTTP/1.1\"\n"); at != std::string::npos;
+         at = log.find("\"POST /ping/T HTTP/1.1\"\n", at + 1))
+      ++heads;
+    return heads == kStalled;
+  }));
+
+  auto c = srv.client();
+  c.set_read_timeout(5s); // below the 10 s request timeout that would free a held worker
+  auto res = c.Post("/ping/T", "published", "text/plain");
+  REQUIRE_RESPONSE(res);
+  CHECK(res->status == 200);
+  REQUIRE(read_events(*s, 1));
+  CHECK(s->body() == wire("ping", "published"));
+
+  // Meanwhile every stalled connection is still open and has had no answer.
+  for (auto& conn : stalled) {
+    char byte = 0;
+    errno = 0;
+    const ssize_t n = ::recv(conn->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    CHECK(n == -1);
+    CHECK((errno == EAGAIN || errno == EWOULDBLOCK));
+  }
+  // A stalled body that is finished after all is served.
+  stalled[0]->send(std::string(60, 'b'));
+  REQUIRE(stalled[0]->read_until([](const std::string& b) { return parse_response(b).has_value(); }, 5s));
+  CHECK(parse_response(stalled[0]->bytes())->status == 200);
+  REQUIRE(read_events(*s, 2));
+  CHECK(s->body() == wire("ping", "published") + wire("ping", std::string(40, 'a') + std::string(60, 'b')));
+}
+
+TEST_CASE("server: a body not complete within --request-timeout is 408 'Request body not received in time', closed and logged") {
+  Server srv({"--request-timeout", "1"});
+  INFO("server log:\n" << srv.log());
+  RawStream conn(srv.port());
+  conn.send("POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" + std::string(40, 'a'));
+  REQUIRE(conn.read_until_closed(10s));
+  auto r = parse_response(conn.bytes());
+  REQUIRE_MESSAGE(r, "got: " << conn.bytes());
+  CHECK(r->status == 408);
+  CHECK(header(r->head, "Content-Type").value_or("").starts_with("text/plain"));
+  CHECK(r->body == "Request body not received in time\n");
+  CHECK(r->end == conn.bytes().size());
+  CHECK(srv.process().wait_for_line(std::regex(R"("POST /ping/T HTTP/1\.1" 408\b)"), 5s));
+
+  RawStream chunked(srv.port());
+  chunked.send("POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+  REQUIRE(chunked.read_until_closed(10s));
+  CHECK(parse_response(chunked.bytes()).value_or(RawResponse{}).status == 408);
+}
+
+TEST_CASE("server: a chunked body over --max-body is 413 'Body too large', by its announced sizes") {
+  Server srv({"--max-body", "16"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  const std::string head = "POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // One chunk announced over the limit: refused before its data is sent.
+  RawStream one(srv.port());
+  one.send(head + "11\r\n");
+  REQUIRE(one.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  auto r = parse_response(one.bytes());
+  CHECK(r->status == 413);
+  CHECK(r->body == "Body too large (limit 16 bytes)\n");
+  // Small chunks adding up to more than the limit.
+  RawStream many(srv.port());
+  many.send(head + "8\r\nxxxxxxxx\r\n8\r\nxxxxxxxx\r\n1\r\nx\r\n0\r\n\r\n");
+  REQUIRE(many.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  CHECK(parse_response(many.bytes())->status == 413);
+  // At the limit it is published; nothing of the refused bodies was.
+  RawStream at_limit(srv.port());
+  at_limit.send(head + "8\r\nyyyyyyyy\r\n8\r\nyyyyyyyy\r\n0\r\n\r\n");
+  REQUIRE(at_limit.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  CHECK(parse_response(at_limit.bytes())->status == 200);
+  REQUIRE(read_events(*s, 1));
+  CHECK(s->body() == wire("ping", std::string(16, 'y')));
+}
+
+TEST_CASE("server: bad chunked framing is 400 and a transfer coding other than chunked is 501") {
+  Server srv;
+  INFO("server log:\n" << srv.log());
+  RawStream bad(srv.port());
+  bad.send("POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  REQUIRE(bad.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  auto r = parse_response(bad.bytes());
+  CHECK(r->status == 400);
+  CHECK(r->body == "Malformed request: bad chunked framing\n");
+  RawStream gzip(srv.port());
+  gzip.send("POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  REQUIRE(gzip.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  r = parse_response(gzip.bytes());
+  CHECK(r->status == 501);
+  CHECK(r->body == "Transfer-Encoding not supported (only chunked)\n");
+}
+
 TEST_CASE("server: a burst of 1,000 subscribers connecting at once all get their streams and every event") {
   Server srv;
   INFO("server log:\n" << srv.log());
@@ -1334,7 +1443,7 @@ TEST_CASE("server: --help explains every option with its default, and the endpoi
   for (const char* option :
        {"--host", "--port", "--debug", "--json", "--id", "--keepalive", "--exclusive", "--listen-action",
         "--allow-action", "--any-action", "--history", "--history-age", "--latest", "--max-body", "--max-subscribers",
-        "--max-queue", "--cors-origin", "--workers", "--config", "--version", "--help"}) {
+        "--max-queue", "--cors-origin", "--workers", "--request-timeout", "--config", "--version", "--help"}) {
     CAPTURE(option);
     CHECK(text.find(option) != std::string::npos);
   }
