@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--publish-url", o.publish_url, "Where events are POSTed; {token} is replaced");
   app.add_option("-c,--concurrency", o.concurrency, "Connections awaiting their response head, at most");
   app.add_option("--source-addresses", o.source_addresses,
-                 "Connect from 127.0.0.1 .. 127.0.0.K in turn (one address holds ~28k connections); 0 = one per 20,000");
+                 "Connect from 127.0.0.1 .. 127.0.0.K in turn; 0 = one per 10,000 subscribers (for a 127.x target)");
   app.add_option("--connect-timeout", o.connect_timeout, "Seconds from connect to the response head");
   app.add_option("--drain-timeout", o.drain_timeout,
                  "Seconds without a delivery, after the last publish, before missing events count as lost");

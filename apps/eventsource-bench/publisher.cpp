@@ -21,6 +21,8 @@ namespace {
 
 std::string error_text(int error) { return std::system_category().message(error); }
 
+constexpr std::string_view no_response = "no response within 30 s";
+
 /// One keep-alive connection, blocking, with a deadline on every read and write.
 class Connection {
  public:
@@ -113,7 +115,7 @@ class Connection {
         return false;
       }
       if (errno == EINTR) continue;
-      error = errno == EAGAIN || errno == EWOULDBLOCK ? "no response within 30 s" : "recv: " + error_text(errno);
+      error = errno == EAGAIN || errno == EWOULDBLOCK ? std::string(no_response) : "recv: " + error_text(errno);
       return false;
     }
   }
@@ -176,6 +178,9 @@ void Publisher::work(unsigned publisher) {
       connection.close();
       ++tally.failed;
       ++tally.failures[error];
+      // A server that does not answer in 30 s would hold the run for 30 s per
+      // remaining event: stop publishing; what was not sent is counted unsent.
+      if (error == no_response) next_.store(count);
     } else {
       if (tally.first_send_ns == 0) tally.first_send_ns = send_ns;
       tally.last_done_ns = finished_ns;
@@ -212,7 +217,8 @@ PublishFigures Publisher::figures() {
     if (thread.joinable()) thread.join();
   const std::lock_guard lock(mutex_);
   PublishFigures figures;
-  figures.attempted = total();
+  figures.planned = total();
+  figures.attempted = total_.accepted + total_.failed;
   figures.accepted = total_.accepted;
   figures.failed = total_.failed;
   figures.accepted_per_token = total_.accepted_per_token;

@@ -71,7 +71,8 @@ std::optional<double> run_cpu_seconds(const Report& report) {
 }  // namespace
 
 bool Report::clean() const noexcept {
-  return connect.connected == config.subscribers && publish.failed == 0 && delivery.lost == 0 &&
+  return connect.connected == config.subscribers && publish.failed == 0 && publish.attempted == publish.planned &&
+         delivery.lost == 0 &&
          delivery.duplicated == 0 && delivery.out_of_order == 0 && delivery.stream_failures.empty();
 }
 
@@ -93,7 +94,8 @@ nlohmann::json to_json(const Report& r) {
                      {"seconds", seconds(r.connect.duration_ns)},
                      {"head_latency_ms", latency_json(r.connect.head_latency)},
                      {"failures", r.connect.failures}};
-  json["publish"] = {{"attempted", r.publish.attempted},
+  json["publish"] = {{"planned", r.publish.planned},
+                     {"attempted", r.publish.attempted},
                      {"accepted", r.publish.accepted},
                      {"failed", r.publish.failed},
                      {"seconds", r.publish.last_done_ns > r.publish.first_send_ns
@@ -147,7 +149,10 @@ void print_table(std::ostream& out, const Report& r) {
 
   const auto& p = r.publish;
   out << format("  publish     %llu of %llu accepted; round trip %s\n", static_cast<unsigned long long>(p.accepted),
-                static_cast<unsigned long long>(p.attempted), latency_line(p.round_trip).c_str());
+                static_cast<unsigned long long>(p.planned), latency_line(p.round_trip).c_str());
+  if (p.attempted < p.planned)
+    out << format("              %llu not sent: the server stopped answering\n",
+                  static_cast<unsigned long long>(p.planned - p.attempted));
   if (!p.failures.empty()) out << "              failed: " << failures_text(p.failures) << "\n";
 
   const auto& d = r.delivery;
@@ -166,15 +171,18 @@ void print_table(std::ostream& out, const Report& r) {
   if (!d.stream_failures.empty()) out << "              cut off: " << failures_text(d.stream_failures) << "\n";
 
   const auto& s = r.server;
-  if (s.before && s.connected && s.after) {
+  if (s.before && s.connected) {
     out << "  server      rss " << megabytes(s.before->rss_bytes) << " idle, " << megabytes(s.connected->rss_bytes)
         << " connected";
     if (const auto per = rss_per_subscriber(r)) out << format(" (%.0f bytes/subscriber)", *per);
-    out << ", " << megabytes(s.after->rss_bytes) << " after the run; threads " << s.connected->threads;
+    if (s.after) out << ", " << megabytes(s.after->rss_bytes) << " after the run";
+    else out << ", gone after the run";
+    out << "; threads " << s.connected->threads;
     if (s.connected->processes > 1) out << " in " << s.connected->processes << " processes";
     out << "\n";
-    out << format("  cpu         during the run: server %.2f s, bench %.2f s\n", run_cpu_seconds(r).value_or(0),
-                  r.bench_cpu_seconds);
+    if (s.after)
+      out << format("  cpu         during the run: server %.2f s, bench %.2f s\n", run_cpu_seconds(r).value_or(0),
+                    r.bench_cpu_seconds);
   } else if (!c.pids.empty()) {
     out << "  server      (process not found)\n";
   }

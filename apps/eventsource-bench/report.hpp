@@ -39,7 +39,8 @@ struct ConnectFigures {
 };
 
 struct PublishFigures {
-  std::uint64_t attempted = 0, accepted = 0, failed = 0;
+  std::uint64_t planned = 0;        ///< events × tokens
+  std::uint64_t attempted = 0, accepted = 0, failed = 0;  ///< attempted = accepted + failed
   std::vector<std::uint32_t> accepted_per_token;
   LatencyHistogram round_trip;      ///< request written → response read
   std::uint64_t first_send_ns = 0, last_done_ns = 0;
