@@ -1,21 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "chunked_framing.hpp"
+#include "hex_digit.hpp"
 
 #include <algorithm>
 #include <limits>
 
 namespace es::http {
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 ChunkedStatus ChunkedScanner::status() const noexcept {
   switch (step_) {
     case Step::done: return ChunkedStatus::complete;

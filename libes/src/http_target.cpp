@@ -1,18 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "http_target.hpp"
+#include "hex_digit.hpp"
 
 namespace es::http {
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 std::optional<OriginTarget> split_target(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
   auto q = target.find('?');

@@ -32,18 +32,6 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
   return n;
 }
 
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t size = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 const std::string kThreeEvents = stream_head() +
                                  "id: 1\nevent: greeting\ndata: hello\ndata:   indented\n\n"
                                  "data: \ndata: after an empty line\n\n"

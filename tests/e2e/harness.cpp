@@ -242,6 +242,18 @@ std::string RawStream::body() const {
   return end == std::string::npos ? std::string() : bytes_.substr(end + 4);
 }
 
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t size = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 std::string program_path(const std::string& name) {
 #ifdef ES_BIN_DIR
   return std::string(ES_BIN_DIR) + "/" + name + "/" + name;

@@ -109,6 +109,10 @@ class RawStream {
   std::string bytes_;
 };
 
+/// A loopback port nothing listens on (bound, read back, closed): for
+/// "connection refused" tests.
+int unused_port();
+
 /// Path of a built program, from the compile definitions set by tests/e2e/CMakeLists.txt.
 std::string program_path(const std::string& name);
 

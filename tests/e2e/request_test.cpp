@@ -28,18 +28,6 @@ Script answer(const std::string& status, const std::string& type, const std::str
 
 const std::string kAccepted = "{\"id\":\"7\",\"subscribers\":1}\n";
 
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t size = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 }  // namespace
 
 TEST_CASE("eventsource-request: POSTs DATA to /ACTION/TOKEN and prints the answer") {
