@@ -26,6 +26,11 @@ constexpr std::size_t scratch_bytes = 64 * 1024;
 constexpr int accept_burst = 256;                 // accepts per turn, so a connect storm cannot starve streams
 constexpr int reads_per_turn = 4;                 // per connection, for the same reason
 constexpr std::size_t iovecs_per_write = 64;
+// Queues written per turn. A fan-out to many subscribers is written in
+// slices, with the epoll set (publishes, requests) looked at in between;
+// events published meanwhile join the queues not yet written, so under load
+// one writev carries several events (docs/performance.md).
+constexpr std::size_t writes_per_turn = 128;
 constexpr auto housekeeping_interval = 1s;
 constexpr auto linger_time = 2s;                  // after our FIN, wait this long for the peer's
 constexpr auto accept_pause = 100ms;              // when out of descriptors with no spare left
@@ -155,18 +160,16 @@ void StreamingLoop::run() {
       c = find(fd);
       if (c && c->serial == serial && (flags & EPOLLOUT)) flush(*c);
     }
-    flush_dirty();
-
     if (now_ >= next_keepalive_) {
       send_keepalives();
       next_keepalive_ = now_ + options_.keepalive;
-      flush_dirty();
     }
     if (now_ >= next_housekeeping_) {
       housekeeping();
       next_housekeeping_ = now_ + housekeeping_interval;
-      flush_dirty();
     }
+    flush_dirty(writes_per_turn);
+    answer_publishers();
     if (accept_paused_ && now_ >= accept_paused_until_ && listener_ && listener_->fd() >= 0) {
       epoll_event lev{};
       lev.events = EPOLLIN;
@@ -182,6 +185,7 @@ void StreamingLoop::run() {
   }
 
   accepting_ = false;
+  answer_publishers(true);
   for (auto& command : inbox_.close()) {
     if (auto* publish = std::get_if<PublishCommand>(&command)) {
       PublishResult r;
@@ -208,7 +212,7 @@ int StreamingLoop::next_timeout_ms() const {
   auto due = std::min(next_keepalive_, next_housekeeping_);
   if (stopping_) due = std::min(due, grace_over_ ? hard_deadline_ : grace_deadline_);
   if (accept_paused_) due = std::min(due, accept_paused_until_);
-  if (!dirty_.empty()) return 0;
+  if (has_dirty()) return 0;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(due - HubClock::now()).count();
   return static_cast<int>(std::clamp<long long>(left, 0, 60000));
 }
@@ -705,19 +709,27 @@ void StreamingLoop::mark_dirty(Connection& c) {
   if (c.dirty) return;
   c.dirty = true;
   dirty_.emplace_back(c.fd(), c.serial);
+  ++marks_made_;
 }
 
-void StreamingLoop::flush_dirty() {
-  // Hooks called from flush() may publish, which marks more queues dirty.
-  while (!dirty_.empty()) {
-    flushing_.swap(dirty_);
-    for (auto [fd, serial] : flushing_) {
-      Connection* c = find(fd);
-      if (!c || c->serial != serial) continue;
-      c->dirty = false;
-      if (!c->want_write) flush(*c);
-    }
-    flushing_.clear();
+void StreamingLoop::flush_dirty(std::size_t budget) {
+  // Oldest marked first. A queue marked again while it waits keeps its
+  // place; one written and then given more goes to the back.
+  while (budget > 0 && has_dirty()) {
+    const auto [fd, serial] = dirty_[dirty_head_++];
+    ++marks_written_;
+    Connection* c = find(fd);
+    if (!c || c->serial != serial) continue;
+    --budget;
+    c->dirty = false;
+    if (!c->want_write) flush(*c); // hooks called from here may publish: more marks
+  }
+  if (!has_dirty()) {
+    dirty_.clear();
+    dirty_head_ = 0;
+  } else if (dirty_head_ >= 4096 && dirty_head_ * 2 >= dirty_.size()) {
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(dirty_head_));
+    dirty_head_ = 0;
   }
   cut_off_slow();
 }
@@ -797,7 +809,18 @@ void StreamingLoop::process_inbox() {
   inbox_.take(commands_);
   for (auto& command : commands_) {
     if (auto* publish = std::get_if<PublishCommand>(&command)) {
-      publish->reply->set_value(publish_now(publish->token, std::move(publish->event), publish->close_after));
+      // The publisher hears back once everything queued before its event
+      // has been written out (its own event is written in the same pass for
+      // the queues not yet reached). So it may run one fan-out ahead of
+      // delivery, which keeps a fan-out's writes carrying several events,
+      // but never further: a publisher faster than the subscribers is held
+      // back instead of growing every queue (docs/architecture.md).
+      const std::uint64_t ahead = marks_made_;
+      PublishResult result = publish_now(publish->token, std::move(publish->event), publish->close_after);
+      if (marks_written_ >= ahead)
+        publish->reply->set_value(std::move(result));
+      else
+        waiting_publishers_.push_back({ahead, publish->reply, std::move(result)});
     } else if (auto* back = std::get_if<ReturnConnection>(&command)) {
       Connection& c = *back->connection;
       --handed_off_;
@@ -819,6 +842,17 @@ void StreamingLoop::process_inbox() {
     }
   }
   commands_.clear();
+}
+
+void StreamingLoop::answer_publishers(bool all) {
+  std::size_t answered = 0;
+  for (auto& w : waiting_publishers_) {
+    if (!all && marks_written_ < w.after_marks) break; // in order of `after_marks`
+    w.reply->set_value(std::move(w.result));
+    ++answered;
+  }
+  waiting_publishers_.erase(waiting_publishers_.begin(),
+                            waiting_publishers_.begin() + static_cast<std::ptrdiff_t>(answered));
 }
 
 PublishResult StreamingLoop::publish(std::string token, Event event, bool close_after) {

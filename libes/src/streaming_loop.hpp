@@ -12,8 +12,10 @@
 //   client.
 // - Publishing from any thread goes through the inbox; the loop assigns the
 //   id, serializes once and appends the shared bytes to each subscriber's
-//   queue; queues are written at the end of the turn (one writev per
-//   subscriber per turn, however many events it got).
+//   queue; queues are written at the end of the turn, a bounded number per
+//   turn, so a fan-out to many yields to new publishes and requests and
+//   events published meanwhile share one writev per subscriber. A publisher
+//   hears back once what was queued before its event has been written.
 // - Timers (keepalive, housekeeping, shutdown) are the epoll_wait timeout.
 
 #include "connection.hpp"
@@ -104,11 +106,15 @@ class StreamingLoop {
   void enqueue(Connection& c, const SharedBytes& bytes, bool is_event);
   void mark_dirty(Connection& c);
   void flush(Connection& c);
-  void flush_dirty();
+  /// Writes at most `budget` of the queues marked dirty.
+  void flush_dirty(std::size_t budget);
+  bool has_dirty() const noexcept { return dirty_head_ < dirty_.size(); }
   void cut_off_slow();
 
   // Commands and timers.
   void process_inbox();
+  /// Answers the publishers whose backlog has been written (all of them with `all`).
+  void answer_publishers(bool all = false);
   PublishResult publish_now(const std::string& token, Event event, bool close_after);
   void send_keepalives();
   void housekeeping();
@@ -147,8 +153,16 @@ class StreamingLoop {
   std::size_t open_connections_ = 0;
   std::size_t handed_off_ = 0;
   std::uint64_t next_serial_ = 1;
-  std::vector<std::pair<int, std::uint64_t>> dirty_; // (fd, serial) to write this turn
-  std::vector<std::pair<int, std::uint64_t>> flushing_; // dirty_ being written (swapped, to keep capacity)
+  std::vector<std::pair<int, std::uint64_t>> dirty_; // (fd, serial) to write, oldest first
+  std::size_t dirty_head_ = 0;                       // dirty_[dirty_head_] is written next
+  std::uint64_t marks_made_ = 0;                     // entries ever added to dirty_
+  std::uint64_t marks_written_ = 0;                  // entries ever taken off it
+  struct WaitingPublisher {
+    std::uint64_t after_marks;                 // answered once marks_written_ reaches this
+    std::promise<PublishResult>* reply;
+    PublishResult result;
+  };
+  std::vector<WaitingPublisher> waiting_publishers_; // oldest first
   std::vector<std::pair<int, std::uint64_t>> slow_;  // (fd, serial) over max_queue
   std::vector<char> scratch_;                        // every read lands here first
   std::vector<LoopCommand> commands_;

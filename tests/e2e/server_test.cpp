@@ -1006,6 +1006,66 @@ TEST_CASE("server: 1,000 concurrent POSTs to one token reach every subscriber co
   CHECK(bodies.size() == kTotal);
 }
 
+// The loop writes a bounded number of queues per turn (128), so a fan-out
+// to 500 subscribers spans several turns and the publishes arriving
+// meanwhile land in queues half of which are written and half not: the
+// case where one write carries several events.
+TEST_CASE("server: events published during a fan-out spanning several loop turns reach all 500 subscribers once, in one order") {
+  Server srv({"-i"});
+  INFO("server log:\n" << srv.log());
+  constexpr size_t kSubscribers = 500;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  constexpr size_t kTotal = kThreads * kPerThread;
+  std::vector<std::unique_ptr<RawStream>> subs;
+  for (size_t i = 0; i < kSubscribers; ++i) subs.push_back(srv.subscribe("/poll/wide"));
+
+  std::vector<std::vector<int>> statuses(kThreads, std::vector<int>(kPerThread, 0));
+  {
+    std::vector<std::jthread> publishers;
+    for (int t = 0; t < kThreads; ++t) {
+      publishers.emplace_back([&, t] {
+        auto client = srv.client();
+        client.set_keep_alive(true);
+        for (int n = 0; n < kPerThread; ++n) {
+          auto res = client.Post("/ping/wide", std::to_string(t) + "-" + std::to_string(n), "text/plain");
+          if (res && json::parse(res->body).value("subscribers", 0) == static_cast<int>(kSubscribers))
+            statuses[t][n] = res->status;
+        }
+      });
+    }
+  }
+  for (const auto& thread : statuses)
+    for (int status : thread) REQUIRE(status == 200);
+
+  // About 6 KB per stream: the kernel holds it all, so read one after another.
+  std::vector<WireEvent> first;
+  for (size_t i = 0; i < kSubscribers; ++i) {
+    CAPTURE(i);
+    EventCounter c;
+    REQUIRE(subs[i]->read_until([&](const std::string& b) { return c.update(b) >= kTotal; }, 30s));
+    const auto seen = parse_events(subs[i]->body());
+    REQUIRE(seen.size() == kTotal);
+    if (i == 0) {
+      first = seen;
+      continue;
+    }
+    CHECK(seen == first);
+  }
+  unsigned long long previous = 0;
+  std::vector<int> next_of_thread(kThreads, 0);
+  for (const WireEvent& e : first) {
+    CAPTURE(e.data);
+    const unsigned long long id = std::stoull(e.id);
+    CHECK(id > previous);
+    previous = id;
+    const int t = std::stoi(e.data.substr(0, e.data.find('-')));
+    const int n = std::stoi(e.data.substr(e.data.find('-') + 1));
+    CHECK(n == next_of_thread[t]); // each publisher waits for its answer
+    next_of_thread[t] = n + 1;
+  }
+}
+
 // ===========================================================================
 // /stats, CORS
 

@@ -150,7 +150,9 @@ class Server {
 
   /// Publishes `event` to `token` from any thread (event-source-library's
   /// buffer_event); the id is assigned here. Waits until the loop has queued
-  /// it to every subscriber (inline when called from a hook).
+  /// it to every subscriber and written out what was queued before it
+  /// (backpressure: a publisher is at most one fan-out ahead of delivery).
+  /// Inline when called from a hook.
   PublishResult publish(std::string_view token, Event event);
   /// As a POST of `body` as `action`: the kind checks the action and turns
   /// the body into data; `close` then ends the token's streams.
