@@ -33,7 +33,7 @@ void reply_published(httplib::Response& res, const PublishResult& r) {
   body["subscribers"] = r.subscribers;
   if (r.stored) body["stored"] = true;
   res.status = r.stored ? 202 : 200;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(body.dump() + "\n", "application/json"); // a shell prompt after curl starts on its own line
 }
 
 }  // namespace
@@ -71,7 +71,7 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
     body["slow_disconnects"] = s.slow_disconnects;
     body["refused_connections"] = s.refused_connections;
     body["uptime_seconds"] = s.uptime_seconds;
-    res.set_content(body.dump(), "application/json");
+    res.set_content(body.dump() + "\n", "application/json");
   });
 
   // GET /poll/TOKEN never gets here: the streaming loop answers it.

@@ -311,7 +311,8 @@ TEST_CASE("server: a string event is written as event and data lines, the POST a
   REQUIRE_RESPONSE(res);
   CHECK(res->status == 200);
   CHECK(res->get_header_value("Content-Type").starts_with("application/json"));
-  CHECK(json::parse(res->body) == json{{"id", nullptr}, {"subscribers", 1}});
+  // One line, ended: what curl prints leaves the shell prompt on a line of its own.
+  CHECK(res->body == "{\"id\":null,\"subscribers\":1}\n");
   REQUIRE(read_events(*s, 1));
   CHECK(s->body() == "event: ping\ndata: hello world\n\n");
 }
@@ -438,7 +439,7 @@ TEST_CASE("server: with ids and history a POST to a token nobody listens to is s
   REQUIRE_RESPONSE(res);
   CHECK(res->status == 202);
   CHECK(res->get_header_value("Content-Type").starts_with("application/json"));
-  CHECK(json::parse(res->body) == json{{"id", "1"}, {"subscribers", 0}, {"stored", true}});
+  CHECK(res->body == "{\"id\":\"1\",\"subscribers\":0,\"stored\":true}\n");
   auto res2 = srv.post("/ping/later", "kept too");
   REQUIRE_RESPONSE(res2);
   CHECK(res2->status == 202);
@@ -1086,6 +1087,7 @@ TEST_CASE("server: /stats reports tokens, subscribers, events published and deli
   REQUIRE_RESPONSE(res);
   CHECK(res->status == 200);
   CHECK(res->get_header_value("Content-Type").starts_with("application/json"));
+  CHECK(res->body.ends_with("}\n"));
   json stats = json::parse(res->body);
   CHECK(stats["tokens"] == 2);
   CHECK(stats["subscribers"] == 3);
