@@ -141,10 +141,16 @@ Publisher::~Publisher() {
 }
 
 void Publisher::start() {
-  start_ns_ = now_ns();
   started_ = true;
   running_ = plan_.publishers;
   for (unsigned p = 0; p < plan_.publishers; ++p) threads_.emplace_back([this, p] { work(p); });
+}
+
+std::uint64_t Publisher::schedule_start() {
+  std::uint64_t start = schedule_start_ns_.load();
+  if (start != 0) return start;
+  const std::uint64_t now = now_ns();
+  return schedule_start_ns_.compare_exchange_strong(start, now) ? now : start;
 }
 
 void Publisher::work(unsigned publisher) {
@@ -157,13 +163,15 @@ void Publisher::work(unsigned publisher) {
   for (std::uint64_t job = next_.fetch_add(1); job < count; job = next_.fetch_add(1)) {
     const std::size_t token = static_cast<std::size_t>(job % plan_.tokens.size());
     const auto seq = static_cast<std::uint32_t>(job / plan_.tokens.size());
-    if (plan_.rate > 0) {
-      const auto due = start_ns_ + static_cast<std::uint64_t>(static_cast<double>(job) * 1e9 / plan_.rate);
+    // Connected before the schedule is looked at: the schedule starts with
+    // the first send, so time spent connecting cannot squeeze the pace.
+    std::string error;
+    if (!connection.open()) error = connection.connect(plan_.endpoint);
+    if (plan_.rate > 0 && error.empty()) {
+      const auto due = schedule_start() + static_cast<std::uint64_t>(static_cast<double>(job) * 1e9 / plan_.rate);
       const timespec at{static_cast<time_t>(due / 1'000'000'000u), static_cast<long>(due % 1'000'000'000u)};
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {}
     }
-    std::string error;
-    if (!connection.open()) error = connection.connect(plan_.endpoint);
     std::uint64_t send_ns = 0;
     int status = 0;
     if (error.empty()) {

@@ -52,6 +52,8 @@ class Publisher {
     FailureCounts failures;
   };
   void work(unsigned publisher);
+  /// Paced runs: the time of the first send (set by the first caller).
+  std::uint64_t schedule_start();
   void merge(const Tally& tally);
 
   Plan plan_;
@@ -60,7 +62,7 @@ class Publisher {
   std::atomic<std::uint64_t> next_{0}, done_{0};
   std::atomic<unsigned> running_{0};
   bool started_ = false;
-  std::uint64_t start_ns_ = 0;
+  std::atomic<std::uint64_t> schedule_start_ns_{0}; ///< paced: event k is due k / rate after this
   std::mutex mutex_;
   Tally total_;
 };

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -298,6 +299,69 @@ TEST_CASE("embedded server: stop() flushes and ends streams, and run() returns")
   CHECK_THROWS(RawStream(port));
   auto late = server.publish("t", e);
   CHECK(late.status == es::PublishStatus::not_running);
+}
+
+// A publisher is answered once the queues written before its event are out
+// (docs/server.md, "Publishing"); with 600 subscribers that takes several
+// loop turns, so stop() comes while publishers wait. Each must be answered,
+// and what was accepted must have reached every stream before it ends.
+namespace {
+void stop_with_publishers_waiting(bool no_grace) {
+  CollectedLog log;
+  auto options = loopback_options(log);
+  if (no_grace) options.shutdown_grace = std::chrono::milliseconds(0);
+  es::Server server(options);
+  server.start();
+  constexpr std::size_t subscribers = 600;
+  std::vector<std::unique_ptr<RawStream>> streams;
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    streams.push_back(std::make_unique<RawStream>(server.port()));
+    streams.back()->send_get("/poll/wide");
+  }
+  REQUIRE(wait_until([&] { return server.stats().subscribers == subscribers; }));
+
+  std::atomic<std::size_t> accepted{0}, refused{0}, wrong{0}, finished{0};
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < 4; ++t)
+    publishers.emplace_back([&] {
+      for (;;) {
+        es::Event e;
+        e.data = "x";
+        const auto r = server.publish("wide", e);
+        if (r && r.subscribers == subscribers) {
+          ++accepted;
+        } else {
+          if (r.status == es::PublishStatus::not_running) ++refused; else ++wrong;
+          break;
+        }
+      }
+      ++finished;
+    });
+  REQUIRE(wait_until([&] { return accepted >= 50; }));
+  server.stop();
+  const bool all_answered = wait_until([&] { return finished == 4; }, 10s);
+  for (auto& p : publishers) p.detach(); // a hung publisher must not hang the test as well
+  REQUIRE(all_answered);
+  CHECK(wrong == 0);
+  CHECK(refused == 4);
+  CHECK(server.stats().events_published == accepted);
+  if (no_grace) return; // streams closed without their last writes
+  // About 10 bytes an event: every stream's kernel buffer holds all of them.
+  for (auto& s : streams) {
+    REQUIRE(s->read_until_closed());
+    CHECK(count_of(s->body(), "data: x\n\n") == accepted);
+  }
+}
+}  // namespace
+
+TEST_CASE("embedded server: publishers waiting for a fan-out when stop() comes are all answered, nothing accepted is lost") {
+  stop_with_publishers_waiting(false);
+}
+
+// Without a grace period the streams are closed with writes still queued:
+// the publishers waiting for them must be answered all the same.
+TEST_CASE("embedded server: with no shutdown grace, publishers waiting for a fan-out are answered as well") {
+  stop_with_publishers_waiting(true);
 }
 
 TEST_CASE("embedded server: publish before start is refused") {
