@@ -925,6 +925,41 @@ TEST_CASE("server: a subscriber that stops reading is cut off past --max-queue a
   CHECK(expected.compare(0, slow_body.size(), slow_body) == 0);
 }
 
+// Bodies "T-N": event N of publisher T.
+std::string publisher_body(int t, int n) { return std::to_string(t) + "-" + std::to_string(n); }
+
+// `threads` keep-alive clients each POST `per_thread` bodies to `path` at
+// once, each waiting for its answer; `answer(t, n, result)` sees every one.
+template <typename Answer>
+void post_concurrently(const Server& srv, const std::string& path, int threads, int per_thread, Answer answer) {
+  std::vector<std::jthread> publishers;
+  for (int t = 0; t < threads; ++t) {
+    publishers.emplace_back([&, t] {
+      auto client = srv.client();
+      client.set_keep_alive(true);
+      for (int n = 0; n < per_thread; ++n) answer(t, n, client.Post(path, publisher_body(t, n), "text/plain"));
+    });
+  }
+}
+
+// Ids increase along the stream, and each publisher's events keep its order
+// (each waits for its answer before sending the next).
+void check_ids_increase_and_publishers_keep_order(const std::vector<WireEvent>& stream, int threads) {
+  unsigned long long previous = 0;
+  std::vector<int> next_of_thread(static_cast<size_t>(threads), 0);
+  for (const WireEvent& e : stream) {
+    CAPTURE(e.id);
+    CAPTURE(e.data);
+    const unsigned long long id = std::stoull(e.id);
+    CHECK(id > previous);
+    previous = id;
+    const int t = std::stoi(e.data.substr(0, e.data.find('-')));
+    const int n = std::stoi(e.data.substr(e.data.find('-') + 1));
+    CHECK(n == next_of_thread[static_cast<size_t>(t)]);
+    next_of_thread[static_cast<size_t>(t)] = n + 1;
+  }
+}
+
 TEST_CASE("server: 1,000 concurrent POSTs to one token reach every subscriber complete, in one order, with increasing ids") {
   Server srv({"-i"});
   INFO("server log:\n" << srv.log());
@@ -948,17 +983,9 @@ TEST_CASE("server: 1,000 concurrent POSTs to one token reach every subscriber co
         complete[i] = subs[i]->read_until([&](const std::string& b) { return c.update(b) >= kTotal; }, 120s);
       });
     }
-    std::vector<std::jthread> publishers;
-    for (int t = 0; t < kThreads; ++t) {
-      publishers.emplace_back([&, t] {
-        auto client = srv.client();
-        client.set_keep_alive(true);
-        for (int n = 0; n < kPerThread; ++n) {
-          auto res = client.Post("/ping/T", "t" + std::to_string(t) + "-" + std::to_string(n), "text/plain");
-          if (res) answers[t][n] = {res->status, res->body};
-        }
-      });
-    }
+    post_concurrently(srv, "/ping/T", kThreads, kPerThread, [&](int t, int n, const httplib::Result& res) {
+      if (res) answers[t][n] = {res->status, res->body};
+    });
   }
   std::map<std::string, std::string> id_of_body; // from the POST answers
   for (int t = 0; t < kThreads; ++t) {
@@ -970,7 +997,7 @@ TEST_CASE("server: 1,000 concurrent POSTs to one token reach every subscriber co
       json j = json::parse(a.body);
       CHECK(j["subscribers"] == 3);
       REQUIRE(j["id"].is_string());
-      id_of_body["t" + std::to_string(t) + "-" + std::to_string(n)] = j["id"].get<std::string>();
+      id_of_body[publisher_body(t, n)] = j["id"].get<std::string>();
     }
   }
   std::set<std::string> distinct_ids;
@@ -986,23 +1013,13 @@ TEST_CASE("server: 1,000 concurrent POSTs to one token reach every subscriber co
   CHECK(seen[1] == seen[0]);
   CHECK(seen[2] == seen[0]);
 
-  unsigned long long previous = 0;
-  std::vector<int> next_of_thread(kThreads, 0);
+  check_ids_increase_and_publishers_keep_order(seen[0], kThreads);
   std::set<std::string> bodies;
   for (const WireEvent& e : seen[0]) {
-    CAPTURE(e.id);
     CAPTURE(e.data);
     CHECK(e.name == "ping");
-    unsigned long long id = std::stoull(e.id);
-    CHECK(id > previous);
-    previous = id;
     CHECK(id_of_body[e.data] == e.id);
     bodies.insert(e.data);
-    // Each publisher waits for its answer, so its own events keep their order.
-    int t = std::stoi(e.data.substr(1, e.data.find('-') - 1));
-    int n = std::stoi(e.data.substr(e.data.find('-') + 1));
-    CHECK(n == next_of_thread[t]);
-    next_of_thread[t] = n + 1;
   }
   CHECK(bodies.size() == kTotal);
 }
@@ -1022,20 +1039,10 @@ TEST_CASE("server: events published during a fan-out spanning several loop turns
   for (size_t i = 0; i < kSubscribers; ++i) subs.push_back(srv.subscribe("/poll/wide"));
 
   std::vector<std::vector<int>> statuses(kThreads, std::vector<int>(kPerThread, 0));
-  {
-    std::vector<std::jthread> publishers;
-    for (int t = 0; t < kThreads; ++t) {
-      publishers.emplace_back([&, t] {
-        auto client = srv.client();
-        client.set_keep_alive(true);
-        for (int n = 0; n < kPerThread; ++n) {
-          auto res = client.Post("/ping/wide", std::to_string(t) + "-" + std::to_string(n), "text/plain");
-          if (res && json::parse(res->body).value("subscribers", 0) == static_cast<int>(kSubscribers))
-            statuses[t][n] = res->status;
-        }
-      });
-    }
-  }
+  post_concurrently(srv, "/ping/wide", kThreads, kPerThread, [&](int t, int n, const httplib::Result& res) {
+    if (res && json::parse(res->body).value("subscribers", 0) == static_cast<int>(kSubscribers))
+      statuses[t][n] = res->status;
+  });
   for (const auto& thread : statuses)
     for (int status : thread) REQUIRE(status == 200);
 
@@ -1053,18 +1060,7 @@ TEST_CASE("server: events published during a fan-out spanning several loop turns
     }
     CHECK(seen == first);
   }
-  unsigned long long previous = 0;
-  std::vector<int> next_of_thread(kThreads, 0);
-  for (const WireEvent& e : first) {
-    CAPTURE(e.data);
-    const unsigned long long id = std::stoull(e.id);
-    CHECK(id > previous);
-    previous = id;
-    const int t = std::stoi(e.data.substr(0, e.data.find('-')));
-    const int n = std::stoi(e.data.substr(e.data.find('-') + 1));
-    CHECK(n == next_of_thread[t]); // each publisher waits for its answer
-    next_of_thread[t] = n + 1;
-  }
+  check_ids_increase_and_publishers_keep_order(first, kThreads);
 }
 
 // ===========================================================================
