@@ -146,11 +146,13 @@ void Publisher::start() {
   for (unsigned p = 0; p < plan_.publishers; ++p) threads_.emplace_back([this, p] { work(p); });
 }
 
-std::uint64_t Publisher::schedule_start() {
-  std::uint64_t start = schedule_start_ns_.load();
-  if (start != 0) return start;
-  const std::uint64_t now = now_ns();
-  return schedule_start_ns_.compare_exchange_strong(start, now) ? now : start;
+std::uint64_t Publisher::offset_ns(std::uint64_t job) const {
+  return static_cast<std::uint64_t>(static_cast<double>(job) * 1e9 / plan_.rate);
+}
+
+void Publisher::sleep_until_ns(std::uint64_t due) {
+  const timespec at{static_cast<time_t>(due / 1'000'000'000u), static_cast<long>(due % 1'000'000'000u)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {}
 }
 
 void Publisher::work(unsigned publisher) {
@@ -163,19 +165,21 @@ void Publisher::work(unsigned publisher) {
   for (std::uint64_t job = next_.fetch_add(1); job < count; job = next_.fetch_add(1)) {
     const std::size_t token = static_cast<std::size_t>(job % plan_.tokens.size());
     const auto seq = static_cast<std::uint32_t>(job / plan_.tokens.size());
-    // Connected before the schedule is looked at: the schedule starts with
-    // the first send, so time spent connecting cannot squeeze the pace.
+    // Paced, event k is due k / rate after the first send (the schedule's
+    // origin): connecting first, and taking the origin from the first send's
+    // own time stamp, so nothing before it can squeeze the pace.
     std::string error;
     if (!connection.open()) error = connection.connect(plan_.endpoint);
-    if (plan_.rate > 0 && error.empty()) {
-      const auto due = schedule_start() + static_cast<std::uint64_t>(static_cast<double>(job) * 1e9 / plan_.rate);
-      const timespec at{static_cast<time_t>(due / 1'000'000'000u), static_cast<long>(due % 1'000'000'000u)};
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {}
-    }
     std::uint64_t send_ns = 0;
     int status = 0;
     if (error.empty()) {
+      std::uint64_t origin = plan_.rate > 0 ? schedule_start_ns_.load() : 0;
+      if (origin != 0) sleep_until_ns(origin + offset_ns(job));
       send_ns = now_ns();
+      if (plan_.rate > 0 && origin == 0 && !schedule_start_ns_.compare_exchange_strong(origin, send_ns)) {
+        sleep_until_ns(origin + offset_ns(job)); // another publisher sent first
+        send_ns = now_ns();
+      }
       write_stamp(data, Stamp{seq, publisher, send_ns});
       request.assign(request_heads_[token]).append(data);
       error = connection.send_all(request);

@@ -52,8 +52,9 @@ class Publisher {
     FailureCounts failures;
   };
   void work(unsigned publisher);
-  /// Paced runs: the time of the first send (set by the first caller).
-  std::uint64_t schedule_start();
+  /// Paced runs: when event `job` is due, after the schedule's origin.
+  std::uint64_t offset_ns(std::uint64_t job) const;
+  static void sleep_until_ns(std::uint64_t due); ///< CLOCK_MONOTONIC
   void merge(const Tally& tally);
 
   Plan plan_;
@@ -62,7 +63,7 @@ class Publisher {
   std::atomic<std::uint64_t> next_{0}, done_{0};
   std::atomic<unsigned> running_{0};
   bool started_ = false;
-  std::atomic<std::uint64_t> schedule_start_ns_{0}; ///< paced: event k is due k / rate after this
+  std::atomic<std::uint64_t> schedule_start_ns_{0}; ///< paced: the first send's time; event k is due k / rate after it
   std::mutex mutex_;
   Tally total_;
 };
