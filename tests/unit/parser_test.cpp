@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include "recording_parser.hpp"
+
 #include <es/parser.hpp>
 
 #include <doctest/doctest.h>
@@ -12,20 +14,12 @@
 
 using namespace std::string_literals;
 using std::chrono::milliseconds;
+using es::test::Parsed;
+using es::test::RecordingParser;
 
 namespace {
 
-// Everything a parser reported, in a form two runs can be compared by.
-struct Parsed {
-  std::vector<es::Event> events;
-  std::vector<milliseconds> retries;
-  std::vector<std::string> comments;
-  std::string last_event_id;
-  es::ParseError error = es::ParseError::none;
-
-  friend bool operator==(const Parsed&, const Parsed&) = default;
-};
-
+// For tests that drive an es::Parser of their own.
 es::Parser::Handlers recording_into(Parsed& out) {
   return {
       [&out](const es::Event& e) { out.events.push_back(e); },
@@ -35,16 +29,15 @@ es::Parser::Handlers recording_into(Parsed& out) {
 }
 
 Parsed parse_pieces(const std::vector<std::string_view>& pieces, es::ParserLimits limits) {
-  Parsed out;
-  es::Parser parser(recording_into(out), limits);
+  RecordingParser parser(limits);
   for (std::string_view piece : pieces) {
+    const es::ParseError before = parser.result().error;
     const es::ParseError error = parser.feed(piece);
-    if (out.error == es::ParseError::none) out.error = error;
     // Once failed, feed() keeps returning the same error.
-    if (out.error != es::ParseError::none) CHECK(error == out.error);
+    if (before != es::ParseError::none) CHECK(error == before);
   }
-  CHECK(parser.error() == out.error);
-  out.last_event_id = parser.last_event_id();
+  Parsed out = parser.result();
+  CHECK(parser.parser().error() == out.error);
   return out;
 }
 

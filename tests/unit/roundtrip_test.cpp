@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // parse(serialize(e)) == e, for random events and streams of them fed in
 // random pieces.
+#include "recording_parser.hpp"
+
 #include <es/parser.hpp>
 #include <es/serializer.hpp>
 
@@ -18,6 +20,8 @@
 
 using namespace std::string_literals;
 using std::chrono::milliseconds;
+using es::test::Parsed;
+using es::test::RecordingParser;
 
 namespace {
 
@@ -26,43 +30,9 @@ es::Event event(std::string name, std::string data, std::string id = {},
   return {std::move(name), std::move(data), std::move(id), retry};
 }
 
-struct Parsed {
-  std::vector<es::Event> events;
-  std::vector<milliseconds> retries;
-  std::vector<std::string> comments;
-  std::string last_event_id;
-  es::ParseError error = es::ParseError::none;
-
-  friend bool operator==(const Parsed&, const Parsed&) = default;
-};
-
-class Parse {
- public:
-  explicit Parse(es::ParserLimits limits = {})
-      : parser_({[this](const es::Event& e) { out_.events.push_back(e); },
-                 [this](milliseconds retry) { out_.retries.push_back(retry); },
-                 [this](std::string_view comment) { out_.comments.emplace_back(comment); }},
-                limits) {}
-  Parse(const Parse&) = delete;
-  Parse& operator=(const Parse&) = delete;
-
-  void feed(std::string_view bytes) {
-    const es::ParseError error = parser_.feed(bytes);
-    if (out_.error == es::ParseError::none) out_.error = error;
-  }
-  Parsed result() {
-    out_.last_event_id = parser_.last_event_id();
-    return out_;
-  }
-
- private:
-  Parsed out_;
-  es::Parser parser_;
-};
-
 // Feeds `bytes` in pieces of random size: mostly small, now and then large.
 Parsed parse_in_random_pieces(std::string_view bytes, std::mt19937& rng) {
-  Parse parse;
+  RecordingParser parse;
   std::uniform_int_distribution<int> kind(0, 9);
   std::uniform_int_distribution<std::size_t> small(1, 64);
   std::uniform_int_distribution<std::size_t> large(65, 200000);
@@ -75,7 +45,7 @@ Parsed parse_in_random_pieces(std::string_view bytes, std::mt19937& rng) {
 }
 
 Parsed parse_whole(std::string_view bytes, es::ParserLimits limits = {}) {
-  Parse parse(limits);
+  RecordingParser parse(limits);
   parse.feed(bytes);
   return parse.result();
 }
@@ -201,7 +171,7 @@ TEST_CASE("roundtrip: a short stream survives a split at every byte") {
   const Parsed whole = parse_whole(stream);
   REQUIRE_FALSE(whole.events.empty());
   for (std::size_t at = 0; at <= stream.size(); ++at) {
-    Parse parse;
+    RecordingParser parse;
     parse.feed(std::string_view(stream).substr(0, at));
     parse.feed(std::string_view(stream).substr(at));
     INFO("split at byte ", at);
