@@ -19,6 +19,7 @@
 // Running this test alone: build-dir/tests/e2e/browser_test (doctest options apply).
 
 #include "harness.hpp"
+#include "server_process.hpp"
 
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -213,33 +214,20 @@ class Browser {
   std::unique_ptr<Process> process_;
 };
 
-class EventServer {
+/// eventsource-server (server_process.hpp), with the options as given.
+class EventServer : public ServerProcess {
  public:
-  explicit EventServer(std::vector<std::string> options, int port = 0) {
-    std::vector<std::string> argv{program_path("eventsource-server"), "-H", "127.0.0.1", "-P", std::to_string(port)};
-    argv.insert(argv.end(), options.begin(), options.end());
-    process_ = std::make_unique<Process>(argv);
-    port_ = process_->wait_for_port();
-  }
-  int port() const { return port_; }
-  Process& process() { return *process_; }
-  std::string log() const { return process_->err(); }
+  using ServerProcess::ServerProcess;
 
   /// POSTs `body`; requires an answer with `status` and returns its JSON body.
   json post(const std::string& path, const std::string& body, int status = 200) const {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_read_timeout(10s);
-    client.set_tcp_nodelay(true);
-    auto res = client.Post(path.c_str(), body, "text/plain");
+    auto c = client();
+    auto res = c.Post(path.c_str(), body, "text/plain");
     REQUIRE_MESSAGE(static_cast<bool>(res), "POST " << path << " failed: " << httplib::to_string(res.error()));
     INFO("POST " << path << " answered " << res->status << ": " << res->body);
     REQUIRE(res->status == status);
     return json::parse(res->body);
   }
-
- private:
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
 };
 
 } // namespace
@@ -330,8 +318,7 @@ TEST_CASE("browser: after a server restart the browser reconnects with its Last-
   const std::string last = srv->post("/ping/restart", "second")["id"];
   REQUIRE(wait_until([&] { return page.events().size() == 2; }, kBrowserDeadline));
 
-  srv->process().signal(SIGTERM);
-  auto status = srv->process().wait_exit(10s);
+  auto status = srv->stop(SIGTERM, 10s);
   REQUIRE(status);
   CHECK(*status == 0);
   srv.reset();

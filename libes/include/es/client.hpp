@@ -22,7 +22,9 @@
 //   attempt too, so a server that accepts and drops at once is not hammered.
 // - Stream bytes go through es::Parser: nothing of the format is re-done here.
 
+#include <es/export.hpp>
 #include <es/event.hpp>
+#include <es/header.hpp>
 #include <es/parser.hpp>
 #include <es/reconnect.hpp>
 
@@ -58,9 +60,9 @@ enum class FailureKind {
 };
 
 /// True for the kinds that stop reconnection (WHATWG "fail the connection").
-bool is_fatal(FailureKind kind) noexcept;
+ES_API bool is_fatal(FailureKind kind) noexcept;
 /// A stable short name: "refused", "http_status", ...
-std::string_view name_of(FailureKind kind) noexcept;
+ES_API std::string_view name_of(FailureKind kind) noexcept;
 
 struct ClientError {
   FailureKind kind = FailureKind::connect_failed;
@@ -78,12 +80,6 @@ struct ClientError {
   std::chrono::milliseconds retry_in{0};
 };
 
-/// An extra request header.
-struct RequestHeader {
-  std::string name;
-  std::string value;
-};
-
 struct ClientOptions {
   /// http:// or https:// (see es/url.hpp). Credentials in the URL are used
   /// for basic auth unless `username` is set.
@@ -92,7 +88,7 @@ struct ClientOptions {
   ReconnectPolicy reconnect{};
   /// Sent with every request (after the client's own headers, which they cannot replace:
   /// Accept, Last-Event-ID, Cache-Control, Accept-Encoding).
-  std::vector<RequestHeader> headers;
+  std::vector<Header> headers;
   /// Basic auth when non-empty.
   std::string username;
   std::string password;
@@ -122,7 +118,7 @@ struct OpenInfo {
   unsigned reconnects = 0;
 };
 
-class Client {
+class ES_API Client {
  public:
   /// Called on the thread that runs the client. They may call stop(); they
   /// must not call run(), start() or wait(), nor destroy the client.

@@ -10,6 +10,7 @@
 // It is an es::Client underneath, so it reconnects (with Last-Event-ID) when
 // a stream ends before enough events came.
 
+#include <es/export.hpp>
 #include <es/client.hpp>
 #include <es/event.hpp>
 
@@ -35,8 +36,8 @@ struct Collected {
 /// Connects to `url` and returns once `count` events have come (0: no limit,
 /// gather until the timeout), a fatal error stopped the client, or `timeout`
 /// has passed. Throws std::invalid_argument for a bad URL.
-Collected collect(const std::string& url, std::size_t count, std::chrono::milliseconds timeout);
+ES_API Collected collect(const std::string& url, std::size_t count, std::chrono::milliseconds timeout);
 /// The same with every client option (headers, auth, Last-Event-ID, ...).
-Collected collect(ClientOptions options, std::size_t count, std::chrono::milliseconds timeout);
+ES_API Collected collect(ClientOptions options, std::size_t count, std::chrono::milliseconds timeout);
 
 }  // namespace es

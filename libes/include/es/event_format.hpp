@@ -3,6 +3,7 @@
 // Events as text for a terminal or for another program: the three output
 // modes of eventsource-client. Each function returns whole lines, ending in LF.
 
+#include <es/export.hpp>
 #include <es/event.hpp>
 
 #include <string>
@@ -20,14 +21,14 @@ namespace es {
 ///
 /// Control characters other than tab are shown as \xNN so they cannot drive
 /// the terminal; use format_json_line() when the exact bytes matter.
-std::string format_for_people(const Event& e);
+ES_API std::string format_for_people(const Event& e);
 
 /// For programs: one JSON object per line,
 /// {"event":TYPE,"data":DATA,"id":ID|null,"retry":MS|null}. TYPE is "message"
 /// for an unnamed event. Bytes that are not UTF-8 become U+FFFD.
-std::string format_json_line(const Event& e);
+ES_API std::string format_json_line(const Event& e);
 
 /// The data alone, then LF (data of several lines gives several lines).
-std::string format_data_line(const Event& e);
+ES_API std::string format_data_line(const Event& e);
 
 }  // namespace es

@@ -13,6 +13,7 @@
 // Thread safety: next() is not synchronised; the server calls it under the
 // lock that orders a token's events, so ids and delivery order agree.
 
+#include <es/export.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,7 +22,7 @@
 
 namespace es {
 
-class IdSource {
+class ES_API IdSource {
  public:
   virtual ~IdSource() = default;
   /// The id for the next event published to `token`.
@@ -29,7 +30,7 @@ class IdSource {
 };
 
 /// 1, 2, 3, ... (event-source-library counted from 0).
-class CounterIdSource final : public IdSource {
+class ES_API CounterIdSource final : public IdSource {
  public:
   explicit CounterIdSource(std::uint64_t first = 1) : next_(first) {}
   std::string next(std::string_view token) override;
@@ -40,7 +41,7 @@ class CounterIdSource final : public IdSource {
 
 /// Microseconds since the Unix epoch, bumped by one when the clock has not
 /// moved on (or went back), so ids still always increase.
-class TimestampIdSource final : public IdSource {
+class ES_API TimestampIdSource final : public IdSource {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
   /// `clock` is passed in so tests can drive it; the default reads the system clock.

@@ -13,6 +13,7 @@
 //   };
 //   one_line.ids = std::make_shared<es::TimestampIdSource>();
 
+#include <es/export.hpp>
 #include <es/event.hpp>
 #include <es/event_id.hpp>
 #include <es/result.hpp>
@@ -39,7 +40,7 @@ inline constexpr std::chrono::milliseconds max_retry{86'400'000};
 /// parser set the limit); deeper would exhaust the stack when re-encoded.
 inline constexpr int max_json_depth = 512;
 
-struct EventKind {
+struct ES_API EventKind {
   using Transform = std::function<Result<std::string>(std::string_view body)>;
 
   /// A short name for logs and --help ("string", "json", ...).
@@ -77,14 +78,14 @@ struct EventKind {
 };
 
 /// Data transform of string events: the body unchanged.
-Result<std::string> keep_text(std::string_view body);
+ES_API Result<std::string> keep_text(std::string_view body);
 /// Data transform of JSON events: parse and re-encode compactly; the failure
 /// names the parse problem ("data is not valid JSON: ... at line 1, column 7").
 /// Nesting deeper than max_json_depth is refused too.
-Result<std::string> compact_json(std::string_view body);
+ES_API Result<std::string> compact_json(std::string_view body);
 /// Joins the lines of `body` (split on CRLF, LF or CR) with `separator`:
 /// the OneLineEvent of the upstream README. Every line break becomes one
 /// separator, a trailing one included, as Python's split and join do.
-std::string join_lines(std::string_view body, std::string_view separator);
+ES_API std::string join_lines(std::string_view body, std::string_view separator);
 
 }  // namespace es

@@ -12,6 +12,7 @@
 // Bytes are passed through as they are: the parser does not decode UTF-8, so
 // invalid sequences reach the handlers unchanged (a browser would see U+FFFD).
 
+#include <es/export.hpp>
 #include <es/event.hpp>
 
 #include <chrono>
@@ -36,9 +37,9 @@ enum class ParseError {
 };
 
 /// "line too long (over N bytes)" and the like, for messages.
-std::string describe(ParseError error, const ParserLimits& limits);
+ES_API std::string describe(ParseError error, const ParserLimits& limits);
 
-class Parser {
+class ES_API Parser {
  public:
   struct Handlers {
     /// A dispatched event: name (empty = "message"), data, and the last event

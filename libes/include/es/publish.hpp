@@ -3,6 +3,7 @@
 // Publishing to an eventsource-server: `POST /ACTION/TOKEN` with the data as
 // the body (what eventsource-request does).
 
+#include <es/export.hpp>
 #include <es/client.hpp>
 
 #include <chrono>
@@ -19,7 +20,7 @@ struct PublishOptions {
   std::string base_url = "http://127.0.0.1:8888";
   /// The body's Content-Type.
   std::string content_type = "text/plain; charset=utf-8";
-  std::vector<RequestHeader> headers;
+  std::vector<Header> headers;
   /// Basic auth when non-empty (else credentials in base_url, if any).
   std::string username;
   std::string password;
@@ -54,7 +55,7 @@ struct PublishOutcome {
 
 /// POSTs `data` to BASE/ACTION/TOKEN (the token encoded as one path segment).
 /// Throws std::invalid_argument for a bad base_url.
-PublishOutcome publish(const PublishOptions& options, std::string_view token, std::string_view action,
+ES_API PublishOutcome publish(const PublishOptions& options, std::string_view token, std::string_view action,
                        std::string_view data);
 
 }  // namespace es

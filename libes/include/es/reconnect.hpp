@@ -7,6 +7,7 @@
 // by each valid `retry:` field; after a failed attempt a client may wait
 // longer (exponential backoff), which keeps a down server from being hammered.
 
+#include <es/export.hpp>
 #include <chrono>
 #include <optional>
 
@@ -30,7 +31,7 @@ struct ReconnectPolicy {
 /// was open and then ended, so the delay is the plain reconnection time.
 /// Otherwise max(base, failure_floor) * backoff^failures, capped at
 /// max(policy.max, base); a backoff below 1 counts as 1, a negative base as 0.
-std::chrono::milliseconds reconnect_delay(const ReconnectPolicy& policy,
+ES_API std::chrono::milliseconds reconnect_delay(const ReconnectPolicy& policy,
                                           std::optional<std::chrono::milliseconds> server_retry,
                                           unsigned failures);
 

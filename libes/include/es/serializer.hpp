@@ -8,6 +8,7 @@
 // that every subscriber's write queue references: fan-out copies pointers,
 // not bytes.
 
+#include <es/export.hpp>
 #include <es/event.hpp>
 #include <es/result.hpp>
 
@@ -25,7 +26,7 @@ using SharedBytes = std::shared_ptr<const std::string>;
 /// holding CR or LF would end the field early; an id holding NUL is ignored
 /// by every client (WHATWG), so it is refused too, as is a negative retry
 /// (clients accept ASCII digits only).
-std::string invalid_event_reason(const Event& e);
+ES_API std::string invalid_event_reason(const Event& e);
 
 /// The wire form of `e`: `id:`, `retry:`, `event:`, then `data:` lines, then
 /// a blank line. Every field is written as `name: value` (one space, which the
@@ -36,12 +37,12 @@ std::string invalid_event_reason(const Event& e);
 /// data nor name (a retry-only or id-only message) has no data line; a client
 /// updates its retry or last id and dispatches nothing.
 /// Fails with invalid_event_reason(e). Allocates once (the exact size).
-Result<std::string> serialize(const Event& e);
+ES_API Result<std::string> serialize(const Event& e);
 /// serialize() into a buffer ready to share.
-Result<SharedBytes> serialize_shared(const Event& e);
+ES_API Result<SharedBytes> serialize_shared(const Event& e);
 
 /// A comment block (`: text` per line, then a blank line): clients ignore it,
 /// proxies see traffic. Used for keepalives.
-std::string serialize_comment(std::string_view text);
+ES_API std::string serialize_comment(std::string_view text);
 
 }  // namespace es

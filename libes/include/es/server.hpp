@@ -20,6 +20,8 @@
 // and never block in them (publish() from a hook is fine).
 
 #include <es/event.hpp>
+#include <es/export.hpp>
+#include <es/header.hpp>
 #include <es/server_options.hpp>
 
 #include <cstddef>
@@ -33,15 +35,9 @@
 
 namespace es {
 
-/// A request header, as seen by check_connection.
-struct RequestHeader {
-  std::string_view name;
-  std::string_view value;
-};
-
 /// A subscriber, as the hooks see it. The views are valid during the hook
 /// call only: copy what you keep.
-struct SubscriberInfo {
+struct ES_API SubscriberInfo {
   /// Unique for the server's lifetime; pairs on_open with on_close.
   std::uint64_t id = 0;
   std::string_view token;
@@ -50,7 +46,9 @@ struct SubscriberInfo {
   /// Last-Event-ID (header or ?lastEventId=), or empty.
   std::string_view last_event_id;
   /// The request's headers (check_connection only; empty in on_open/on_close).
-  std::span<const RequestHeader> headers;
+  std::span<const HeaderView> headers;
+  /// The subscriber kind: "sse" (EventSource).
+  std::string_view kind;
 
   /// The first header named `name` (case-insensitive), or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
@@ -71,7 +69,7 @@ enum class CloseReason {
   write_failed,   ///< a socket error
   server_stopped, ///< stop()
 };
-std::string_view to_string(CloseReason reason) noexcept;
+ES_API std::string_view to_string(CloseReason reason) noexcept;
 
 enum class PublishStatus {
   published,      ///< sent to `subscribers` streams (maybe 0 when stored)
@@ -108,7 +106,7 @@ struct ServerStats {
   double uptime_seconds = 0;
 };
 
-class Server {
+class ES_API Server {
  public:
   using CheckConnection = std::function<std::optional<Refusal>(const SubscriberInfo&)>;
   using OpenHook = std::function<void(const SubscriberInfo&)>;

@@ -3,6 +3,7 @@
 // An http or https URL as the client and the publisher use it (RFC 3986,
 // reduced to what an HTTP request needs): where to connect and what to ask for.
 
+#include <es/export.hpp>
 #include <es/result.hpp>
 
 #include <string>
@@ -10,7 +11,7 @@
 
 namespace es {
 
-struct Url {
+struct ES_API Url {
   /// "http" or "https" (lower case).
   std::string scheme;
   /// A name or an address; an IPv6 address without its brackets.
@@ -37,22 +38,22 @@ struct Url {
 /// above 0x7F in the path or query is percent-encoded, everything else is
 /// kept as written. Fails with a message naming the problem ("URL has no
 /// host", "unsupported scheme 'ftp' (use http or https)", ...).
-Result<Url> parse_url(std::string_view text);
+ES_API Result<Url> parse_url(std::string_view text);
 
 /// The URL a reference found at `base` points to (RFC 3986, 5.2, for the
 /// forms a Location header takes): absolute ("https://h/x"), scheme-relative
 /// ("//h/x"), absolute-path ("/x", "?q") or relative-path ("x"). Credentials
 /// are kept only when the reference stays on base's origin.
-Result<Url> resolve_url(const Url& base, std::string_view reference);
+ES_API Result<Url> resolve_url(const Url& base, std::string_view reference);
 
 /// Percent-encodes every byte of `segment` except the unreserved characters
 /// of RFC 3986 (ALPHA, DIGIT, '-', '.', '_', '~'), so any token becomes one
 /// path segment ("a/b c" -> "a%2Fb%20c").
-std::string encode_path_segment(std::string_view segment);
+ES_API std::string encode_path_segment(std::string_view segment);
 
 /// "/prefix/action/token" with the token encoded as one segment; `prefix` may
 /// be empty or hold several segments, with or without slashes around it
 /// ("x", "/x/", "a/b"). The prefix and action are used as written.
-std::string action_path(std::string_view prefix, std::string_view action, std::string_view token);
+ES_API std::string action_path(std::string_view prefix, std::string_view action, std::string_view token);
 
 }  // namespace es

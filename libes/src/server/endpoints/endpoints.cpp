@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "server/endpoints/endpoints.hpp"
+
+#include "common/format.hpp"
+#include "http/plain_response.hpp"
+#include "server/endpoints/http_handoff.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace es {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+thread_local Clock::time_point request_started;
+
+void reply_text(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(message + "\n", "text/plain");
+}
+
+std::string body_too_large(std::size_t limit) {
+  return "Body too large (limit " + std::to_string(limit) + " bytes)";
+}
+
+void reply_published(httplib::Response& res, const PublishResult& r) {
+  nlohmann::ordered_json body;
+  body["id"] = r.id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.id);
+  body["subscribers"] = r.subscribers;
+  if (r.stored) body["stored"] = true;
+  res.status = r.stored ? 202 : 200;
+  res.set_content(body.dump() + "\n", "application/json"); // a shell prompt after curl starts on its own line
+}
+
+}  // namespace
+
+void install_endpoints(httplib::Server& http, EndpointContext ctx) {
+  const std::size_t max_body = ctx.options.max_body;
+  http.set_payload_max_length(max_body);
+
+  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    request_started = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  http.Post(R"(/([^/]+)/([^/]+))", [ctx, max_body](const httplib::Request& req, httplib::Response& res) {
+    // Checks in upstream's order, but the size first: it needs no parsing.
+    if (req.body.size() > max_body) return reply_text(res, 413, body_too_large(max_body));
+    const PublishResult r = ctx.publish(req.matches[2].str(), req.matches[1].str(), req.body);
+    switch (r.status) {
+      case PublishStatus::published: return reply_published(res, r);
+      case PublishStatus::unknown_action:
+      case PublishStatus::not_connected: return reply_text(res, 404, r.message);
+      case PublishStatus::bad_data: return reply_text(res, 400, r.message);
+      case PublishStatus::not_running: return reply_text(res, 503, r.message);
+    }
+  });
+
+  http.Get("/stats", [ctx](const httplib::Request&, httplib::Response& res) {
+    res.set_content(ctx.stats_json(), "application/json");
+  });
+
+  // GET /poll/TOKEN never gets here: the streaming loop answers it.
+  const std::string wrong_listen_action =
+      "Unknown listen action: subscribe with GET /" + ctx.options.listen_action + "/TOKEN";
+  http.Get(R"(/([^/]+)/([^/]+))", [wrong_listen_action](const httplib::Request&, httplib::Response& res) {
+    reply_text(res, 404, wrong_listen_action);
+  });
+
+  http.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 204;
+    res.set_header("Allow", "GET, POST, OPTIONS");
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    // Last-Event-ID: an EventSource that reconnects cross-origin sends it.
+    res.set_header("Access-Control-Allow-Headers", "Last-Event-ID, Content-Type, Cache-Control");
+    res.set_header("Access-Control-Max-Age", "86400");
+  });
+
+  http.set_error_handler([max_body](const httplib::Request&, httplib::Response& res) {
+    if (const HandoffStream* s = HttpHandoff::current_stream(); s && s->over_budget()) {
+      reply_text(res, 413, body_too_large(max_body));
+      return;
+    }
+    if (!res.body.empty()) return;
+    switch (res.status) {
+      case 404: return reply_text(res, 404, "Not found");
+      case 413: return reply_text(res, 413, body_too_large(max_body));
+      case 400: return reply_text(res, 400, "Malformed request");
+      default: return reply_text(res, res.status, std::string(reason_phrase(res.status)));
+    }
+  });
+
+  http.set_post_routing_handler([cors = &ctx.cors](const httplib::Request& req, httplib::Response& res) {
+    auto origin_header = req.get_header_value("Origin");
+    std::optional<std::string_view> origin;
+    if (req.has_header("Origin")) origin = origin_header;
+    if (const CorsHeaders cors_headers = cors->headers_for(origin); !cors_headers.empty()) {
+      res.set_header("Access-Control-Allow-Origin", std::string(cors_headers.allow_origin));
+      if (cors_headers.vary_origin) res.set_header("Vary", "Origin");
+    }
+  });
+
+  http.set_logger([log = &ctx.log](const httplib::Request& req, const httplib::Response& res) {
+    log->info(format_address(req.remote_addr, req.remote_port) + " \"" + req.method + " " + req.target + " " +
+              req.version + "\" " + std::to_string(res.status) + " " + std::to_string(res.body.size()) + " " +
+              format_duration(Clock::now() - request_started));
+  });
+}
+
+}  // namespace es

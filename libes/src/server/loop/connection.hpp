@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// One client connection as its event loop tracks it. The loop thread owns
+// it, except while it is handed off: then exactly one worker uses `io` and
+// `input` until it gives the connection back.
+
+#include "http/chunked_framing.hpp"
+#include "net/io/socket_io.hpp"
+#include "server/loop/write_queue.hpp"
+#include "server/pubsub/publication.hpp"
+#include "server/subscribers/subscriber_kind.hpp"
+
+#include <es/server.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace es {
+
+using LoopClock = std::chrono::steady_clock;
+
+enum class ConnectionState {
+  handshaking,  ///< the SocketIo's handshake (TLS) is not complete yet
+  reading_head, ///< waiting for a request head (new or kept alive)
+  reading_body, ///< a handed-off request's body is arriving; handed off once complete
+  handed_off,   ///< a worker runs cpp-httplib on it; the loop does not touch it
+  streaming,    ///< a subscriber: the loop writes events, its kind reads what comes
+  closing,      ///< flushing a last response or the end of a stream, then close
+};
+
+struct Connection {
+  std::unique_ptr<SocketIo> io;
+  std::uint64_t serial = 0; ///< unique for the loop's lifetime (descriptors are reused)
+  ConnectionState state = ConnectionState::reading_head;
+
+  std::string input; ///< bytes read but not yet consumed: a head in progress, a pipelined request
+
+  // reading_body: `input` holds the canonical head, then the body so far.
+  std::size_t body_start = 0;  ///< where the body begins in `input`
+  std::size_t body_length = 0; ///< Content-Length (not chunked)
+  bool chunked = false;
+  http::ChunkedScanner chunks; ///< has scanned input[body_start, body_start + chunks.scanned())
+  WriteQueue output;
+
+  std::string remote_ip;
+  int remote_port = 0;
+  std::string remote;       ///< "IP:PORT" ("[IP]:PORT" for IPv6), for logs and hooks
+  std::string request_line; ///< "GET /poll/x HTTP/1.1", for the access log
+
+  LoopClock::time_point started{};  ///< accepted, or the stream opened
+  LoopClock::time_point deadline{}; ///< handshake, head, idle or linger limit, by state
+
+  bool in_poller = false;
+  bool want_write = false; ///< EPOLLOUT armed: the kernel buffer was full
+  bool dirty = false;      ///< on the loop's list of queues to write this turn
+  bool write_shut = false; ///< FIN sent; waiting for the peer's
+  bool linger = false;     ///< after the last byte, wait for the peer's FIN before closing
+
+  // Subscribers only.
+  std::string token;
+  std::uint64_t subscriber_id = 0;
+  std::uint64_t events_written = 0;
+  std::size_t kind = 0;                    ///< index of its SubscriberKind
+  std::unique_ptr<InputState> input_state; ///< its kind's, for client bytes
+  /// Waiting for the store's replay: live publications are held here and
+  /// joined after it, dropping any the replay already had (by position).
+  bool replaying = false;
+  std::vector<PublicationPtr> held;
+  CloseReason close_reason = CloseReason::client_closed; ///< once the stream has ended
+
+  int fd() const noexcept { return io->fd(); }
+};
+
+}  // namespace es

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The loop's turns: wait, dispatch, timers, a slice of the fan-out,
+// publishers' answers; its mailbox; and the graceful stop.
+#include "server/loop/event_loop.hpp"
+
+#include "server/loop/loop_limits.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace es {
+
+EventLoop::EventLoop(LoopSetup setup)
+    : options_(setup.options),
+      log_(setup.log),
+      cors_(setup.cors),
+      hooks_(setup.hooks),
+      kinds_(std::move(setup.kinds)),
+      broker_(setup.broker),
+      make_io_(std::move(setup.make_io)),
+      hand_off_(std::move(setup.hand_off)),
+      scratch_(loop_limits::scratch_bytes) {
+  broker_.attach(*this);
+}
+
+EventLoop::~EventLoop() { finish(); }
+
+void EventLoop::bind() {
+  if (listener_) return;
+  listener_ = std::make_unique<ListenSocket>(options_.host, options_.port);
+  port_ = listener_->port();
+}
+
+void EventLoop::run() {
+  loop_thread_ = std::this_thread::get_id();
+  bind();
+  if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
+    throw std::system_error(error, std::generic_category(), "epoll_ctl (listening socket)");
+  if (int error = poller_.add(mailbox_.fd(), EPOLLIN, loop_limits::mailbox_tag))
+    throw std::system_error(error, std::generic_category(), "epoll_ctl (mailbox)");
+
+  now_ = LoopClock::now();
+  next_keepalive_ = options_.keepalive.count() > 0 ? now_ + options_.keepalive : LoopClock::time_point::max();
+  next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
+  log_.info("listening on " + listener_->address());
+
+  std::array<epoll_event, 512> events;
+  for (;;) {
+    const int n = poller_.wait(events, next_timeout_ms());
+    if (n < 0) {
+      log_.error(std::string("epoll_wait failed: ") + std::strerror(errno) + "; stopping");
+      break;
+    }
+    turn(std::span<const epoll_event>(events.data(), static_cast<std::size_t>(n)));
+    if (stopping_) {
+      if (!grace_over_ && now_ >= grace_deadline_) after_grace();
+      if (open_connections_ == 0 || now_ >= hard_deadline_) break;
+    }
+  }
+
+  scheduler_.answer_publishers(true);
+  for (auto& message : mailbox_.close()) {
+    if (auto* publish = std::get_if<PublishMessage>(&message)) {
+      PublishResult r;
+      r.status = PublishStatus::not_running;
+      r.message = "Server is shutting down";
+      publish->reply->set_value(std::move(r));
+    }
+    // A connection given back now stays in the table; finish() closes it.
+  }
+  update_counters();
+}
+
+void EventLoop::turn(std::span<const epoll_event> events) {
+  now_ = LoopClock::now();
+  for (const epoll_event& event : events) {
+    if (event.data.u64 == loop_limits::listener_tag) {
+      if (listener_ && listener_->fd() >= 0) accept_ready();
+    } else if (event.data.u64 == loop_limits::mailbox_tag) {
+      process_mailbox();
+    } else if (Connection* c = find(static_cast<int>(event.data.u64))) {
+      on_event(*c, event.events);
+    }
+  }
+  if (now_ >= next_keepalive_) {
+    send_keepalives();
+    next_keepalive_ = now_ + options_.keepalive;
+  }
+  if (now_ >= next_housekeeping_) {
+    housekeeping();
+    next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
+  }
+  flush_dirty(FanoutScheduler::default_slice);
+  scheduler_.answer_publishers();
+  if (accept_paused_ && now_ >= accept_paused_until_) resume_accepting();
+  update_counters();
+}
+
+void EventLoop::finish() {
+  for (auto& slot : connections_) {
+    if (!slot) continue;
+    if (slot->state == ConnectionState::streaming) end_subscription(*slot, CloseReason::server_stopped);
+    if (slot) destroy(*slot);
+  }
+  if (listener_) listener_->close();
+  update_counters();
+}
+
+int EventLoop::next_timeout_ms() const {
+  auto due = std::min(next_keepalive_, next_housekeeping_);
+  if (stopping_) due = std::min(due, grace_over_ ? hard_deadline_ : grace_deadline_);
+  if (accept_paused_) due = std::min(due, accept_paused_until_);
+  if (scheduler_.has_dirty()) return 0;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(due - LoopClock::now()).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, 60000));
+}
+
+void EventLoop::update_counters() {
+  // The loop that runs the broker reports the store's tokens (today: the only loop).
+  counters_.set(Counter::tokens, std::max(registry_.token_count(), broker_.store().token_count()));
+  counters_.set(Counter::subscribers, registry_.subscriber_count());
+  counters_.set(Counter::connections, open_connections_);
+  counters_.set(Counter::events_published, broker_.published());
+  counters_.set(Counter::events_delivered, delivered_);
+}
+
+// ---------------------------------------------------------------------------
+// The mailbox
+
+void EventLoop::process_mailbox() {
+  mailbox_.take(messages_);
+  for (auto& message : messages_) {
+    if (auto* publish = std::get_if<PublishMessage>(&message)) {
+      publish_on_loop(publish->token, std::move(publish->event), publish->close_after, publish->reply);
+    } else if (auto* back = std::get_if<ReturnMessage>(&message)) {
+      take_back(*back->connection, back->keep_alive);
+    } else {
+      begin_stop();
+    }
+  }
+  messages_.clear();
+}
+
+void EventLoop::publish_on_loop(std::string_view token, Event event, bool close_after,
+                                std::promise<PublishResult>* reply) {
+  // The publisher hears back once everything queued before its event has
+  // been written out (FanoutScheduler).
+  const std::uint64_t ahead = scheduler_.marks_made();
+  broker_.publish(token, std::move(event), close_after, [this, ahead, reply](PublishResult result) {
+    counters_.set(Counter::events_published, broker_.published()); // before the publisher hears back
+    if (result)
+      scheduler_.answer_after(ahead, reply, std::move(result));
+    else
+      reply->set_value(std::move(result));
+  });
+}
+
+PublishResult EventLoop::publish(std::string token, Event event, bool close_after) {
+  if (on_loop_thread()) {
+    // From a hook: no waiting on ourselves. The memory store answers at once.
+    PublishResult answer;
+    answer.status = PublishStatus::not_running;
+    answer.message = "The store did not answer in time";
+    broker_.publish(token, std::move(event), close_after, [&answer](PublishResult r) { answer = std::move(r); });
+    counters_.set(Counter::events_published, broker_.published());
+    return answer;
+  }
+  std::promise<PublishResult> reply;
+  auto result = reply.get_future();
+  if (!mailbox_.push(PublishMessage{std::move(token), std::move(event), close_after, &reply})) {
+    PublishResult r;
+    r.status = PublishStatus::not_running;
+    r.message = "Server is not running";
+    return r;
+  }
+  return result.get();
+}
+
+void EventLoop::give_back(Connection& connection, bool keep_alive) {
+  // If the loop has already ended, the connection stays in the table and finish() closes it.
+  [[maybe_unused]] bool taken = mailbox_.push(ReturnMessage{&connection, keep_alive});
+}
+
+void EventLoop::take_back(Connection& c, bool keep_alive) {
+  --handed_off_;
+  if (stopping_ || !keep_alive) {
+    destroy(c);
+    return;
+  }
+  c.state = ConnectionState::reading_head;
+  c.request_line.clear();
+  c.deadline = now_ + options_.idle_timeout;
+  if (!watch(c)) return;
+  try_request(c); // a pipelined request may already be here
+}
+
+// ---------------------------------------------------------------------------
+// Timers and stopping
+
+void EventLoop::housekeeping() {
+  broker_.store().housekeeping();
+  for (auto& slot : connections_) {
+    if (!slot || now_ < slot->deadline) continue;
+    Connection& c = *slot;
+    switch (c.state) {
+      case ConnectionState::handshaking:
+        if (log_.debugging()) log_.debug(c.remote + " handshake not complete in time: closing");
+        destroy(c);
+        break;
+      case ConnectionState::reading_head:
+        if (c.input.empty()) {
+          if (log_.debugging()) log_.debug(c.remote + " idle: closing");
+          destroy(c);
+        } else {
+          c.request_line = "-";
+          respond_and_close(c, 408, "Request head not received in time");
+        }
+        break;
+      case ConnectionState::reading_body:
+        respond_and_close(c, 408, "Request body not received in time");
+        break;
+      case ConnectionState::closing:
+        destroy(c);
+        break;
+      case ConnectionState::handed_off:
+      case ConnectionState::streaming:
+        break;
+    }
+  }
+}
+
+void EventLoop::request_stop() { [[maybe_unused]] bool taken = mailbox_.push(StopMessage{}); }
+
+void EventLoop::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  broker_.stop();
+  grace_deadline_ = now_ + options_.shutdown_grace;
+  hard_deadline_ = grace_deadline_ + loop_limits::hard_stop_margin;
+  if (listener_) listener_->close(); // also leaves the epoll set
+  log_.info("stopping: " + std::to_string(registry_.subscriber_count()) + " streams to end");
+  for (auto& slot : connections_) {
+    if (!slot) continue;
+    Connection& c = *slot;
+    switch (c.state) {
+      case ConnectionState::handshaking:
+      case ConnectionState::reading_head:
+      case ConnectionState::reading_body:
+        destroy(c);
+        break;
+      case ConnectionState::streaming:
+        end_subscription(c, CloseReason::server_stopped);
+        break;
+      case ConnectionState::closing:
+        if (c.write_shut)
+          destroy(c); // its response is out; no need to wait for the peer's FIN now
+        else
+          c.deadline = std::min(c.deadline, grace_deadline_);
+        break;
+      case ConnectionState::handed_off:
+        break; // closed when given back
+    }
+  }
+}
+
+void EventLoop::after_grace() {
+  grace_over_ = true;
+  for (auto& slot : connections_) {
+    if (!slot) continue;
+    if (slot->state == ConnectionState::handed_off)
+      slot->io->abort(); // wakes its worker; the connection comes back and is closed
+    else
+      destroy(*slot);
+  }
+}
+
+}  // namespace es

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// One event loop: a thread, an epoll set, and everything it owns — its
+// connections, its registry of subscribers, its fan-out state and its
+// counters — so that several loops can later run side by side
+// (docs/architecture.md). Today the server runs one, which also holds the
+// listening socket and runs the broker.
+//
+// What the loop does, and where each part is written:
+//   event_loop.cpp       turns, timers, mailbox, stop and grace
+//   connections.cpp      accepting, the poller, handshakes, closing
+//   request_intake.cpp   request heads and bodies, routing, the hand-off
+//                        to a worker, short answers
+//   fanout.cpp           delivering publications, write queues, slow consumers
+//   subscribers/subscription.cpp   opening, replaying and ending streams
+//
+// Other threads talk to it only through its mailbox (publish, give_back,
+// request_stop).
+
+#include "common/log.hpp"
+#include "http/cors.hpp"
+#include "http/request_head.hpp"
+#include "net/io/socket_io.hpp"
+#include "net/listen_socket.hpp"
+#include "net/mailbox.hpp"
+#include "net/poller.hpp"
+#include "server/loop/connection.hpp"
+#include "server/loop/fanout_scheduler.hpp"
+#include "server/metrics/counters.hpp"
+#include "server/pubsub/broker.hpp"
+#include "server/pubsub/registry.hpp"
+#include "server/subscribers/subscriber_kind.hpp"
+
+#include <es/server.hpp>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace es {
+
+struct LoopHooks {
+  Server::CheckConnection check_connection;
+  Server::OpenHook on_open;
+  Server::CloseHook on_close;
+};
+
+/// What a loop is built from; every reference outlives it.
+struct LoopSetup {
+  const ServerOptions& options;
+  const Log& log;
+  const CorsPolicy& cors;
+  const LoopHooks& hooks;
+  /// The subscriber kinds, asked in order (index = Connection::kind).
+  std::vector<const SubscriberKind*> kinds;
+  Broker& broker;
+  SocketIoFactory make_io;
+  /// Runs on the loop thread for a request the loop does not serve itself;
+  /// the connection must come back through give_back() (from any thread).
+  std::function<void(Connection&)> hand_off;
+};
+
+// Messages to the loop from other threads.
+struct PublishMessage {
+  std::string token;
+  Event event;
+  bool close_after = false;                     ///< the `close` action: end the token's streams
+  std::promise<PublishResult>* reply = nullptr; ///< owned by the waiting publisher
+};
+struct ReturnMessage {
+  Connection* connection = nullptr;
+  bool keep_alive = false;
+};
+struct StopMessage {};
+using LoopMessage = std::variant<PublishMessage, ReturnMessage, StopMessage>;
+
+class EventLoop final : private PublicationSink {
+ public:
+  explicit EventLoop(LoopSetup setup);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Binds the listening socket (idempotent). Throws std::system_error.
+  void bind();
+  std::uint16_t port() const noexcept { return port_.load(); }
+
+  /// Serves until a stop request, then ends streams gracefully and returns.
+  /// The mailbox is closed afterwards; call finish() once no worker can
+  /// still hold a connection.
+  void run();
+  /// After run() and after the workers stopped: closes what is left.
+  void finish();
+
+  // Any thread.
+  void request_stop();
+  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_.load(); }
+  /// Publishes and waits for the loop's answer; inline on the loop thread.
+  PublishResult publish(std::string token, Event event, bool close_after);
+  /// A worker is done with a handed-off connection.
+  void give_back(Connection& connection, bool keep_alive);
+  const CounterTable& counters() const noexcept { return counters_; }
+
+ private:
+  // event_loop.cpp
+  void turn(std::span<const epoll_event> events);
+  void process_mailbox();
+  void publish_on_loop(std::string_view token, Event event, bool close_after, std::promise<PublishResult>* reply);
+  void take_back(Connection& c, bool keep_alive);
+  void housekeeping();
+  void begin_stop();
+  void after_grace();
+  int next_timeout_ms() const;
+  void update_counters();
+
+  // connections.cpp
+  void resume_accepting();
+  void accept_ready();
+  Connection* add_connection(AcceptedSocket&& socket);
+  void destroy(Connection& c);
+  bool watch(Connection& c);
+  /// Re-registers `c` for its wanted events; false when that failed and
+  /// `c` was closed.
+  bool update_events(Connection& c);
+  void on_event(Connection& c, std::uint32_t flags);
+  void continue_handshake(Connection& c);
+  void on_readable(Connection& c);
+  Connection* find(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < connections_.size() ? connections_[static_cast<std::size_t>(fd)].get()
+                                                                         : nullptr;
+  }
+  Connection* find(QueueRef ref) const noexcept {
+    Connection* c = find(ref.fd);
+    return c && c->serial == ref.serial ? c : nullptr;
+  }
+
+  // request_intake.cpp
+  void read_head(Connection& c);
+  void try_request(Connection& c);
+  void route(Connection& c, const http::RequestHead& head, std::size_t head_size);
+  void receive_body(Connection& c, const http::RequestHead& head, std::size_t head_size);
+  void read_body(Connection& c);
+  bool try_body(Connection& c);
+  void hand_off(Connection& c);
+  void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
+  void log_access(const Connection& c, int status, std::string_view detail) const;
+
+  // fanout.cpp
+  std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) override;
+  void enqueue(Connection& c, const SharedBytes& bytes, bool is_event);
+  void mark_dirty(Connection& c);
+  void flush(Connection& c);
+  /// Writes at most `budget` of the queues marked dirty.
+  void flush_dirty(std::size_t budget);
+  void cut_off_slow();
+  void send_keepalives();
+
+  // subscribers/subscription.cpp
+  void subscribe(Connection& c, const http::RequestHead& head, std::string_view encoded_token, std::string_view query);
+  void replay_to(Connection& c, const std::string& last_id);
+  void join_replay(QueueRef ref, std::string last_id, Replay replay);
+  void read_stream_input(Connection& c);
+  void end_subscription(Connection& c, CloseReason reason);
+  void start_closing(Connection& c);
+  SubscriberInfo info_of(const Connection& c) const;
+
+  const ServerOptions& options_;
+  const Log& log_;
+  const CorsPolicy& cors_;
+  const LoopHooks& hooks_;
+  std::vector<const SubscriberKind*> kinds_;
+  Broker& broker_;
+  SocketIoFactory make_io_;
+  std::function<void(Connection&)> hand_off_;
+
+  Poller poller_;
+  Mailbox<LoopMessage> mailbox_;
+  std::unique_ptr<ListenSocket> listener_;
+  std::atomic<std::uint16_t> port_{0};
+  std::atomic<std::thread::id> loop_thread_{};
+
+  std::vector<std::unique_ptr<Connection>> connections_; // indexed by descriptor
+  std::size_t open_connections_ = 0;
+  std::size_t handed_off_ = 0;
+  std::uint64_t next_serial_ = 1;
+  Registry registry_;
+  FanoutScheduler scheduler_;
+  std::vector<QueueRef> slow_; // over max_queue, to cut off
+  std::vector<char> scratch_;  // every read lands here first
+  std::vector<LoopMessage> messages_;
+  CounterTable counters_;
+  std::uint64_t delivered_ = 0;
+
+  LoopClock::time_point now_{};
+  LoopClock::time_point next_keepalive_{};
+  LoopClock::time_point next_housekeeping_{};
+  LoopClock::time_point accept_paused_until_{};
+  bool accept_paused_ = false;
+  bool descriptors_exhausted_ = false; // logged once until an accept succeeds again
+
+  bool stopping_ = false;
+  bool grace_over_ = false;
+  LoopClock::time_point grace_deadline_{};
+  LoopClock::time_point hard_deadline_{};
+};
+
+}  // namespace es

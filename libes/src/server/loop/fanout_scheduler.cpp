@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "server/loop/fanout_scheduler.hpp"
+
+#include <utility>
+
+namespace es {
+
+void FanoutScheduler::mark(QueueRef queue) {
+  dirty_.push_back(queue);
+  ++marks_made_;
+}
+
+std::optional<QueueRef> FanoutScheduler::next() {
+  if (!has_dirty()) return std::nullopt;
+  ++marks_taken_;
+  return dirty_[head_++];
+}
+
+void FanoutScheduler::compact() {
+  if (!has_dirty()) {
+    dirty_.clear();
+    head_ = 0;
+  } else if (head_ >= 4096 && head_ * 2 >= dirty_.size()) {
+    dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+void FanoutScheduler::answer_after(std::uint64_t after_marks, std::promise<PublishResult>* reply,
+                                   PublishResult result) {
+  if (marks_taken_ >= after_marks && waiting_.empty()) {
+    reply->set_value(std::move(result));
+    return;
+  }
+  waiting_.push_back({after_marks, reply, std::move(result)});
+}
+
+std::size_t FanoutScheduler::answer_publishers(bool all) {
+  std::size_t answered = 0;
+  for (auto& w : waiting_) {
+    if (!all && marks_taken_ < w.after_marks) break; // in order of `after_marks`
+    w.reply->set_value(std::move(w.result));
+    ++answered;
+  }
+  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(answered));
+  return answered;
+}
+
+}  // namespace es

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// The one place that orders events: every publish goes through the broker,
+// which checks it, has the store give it its id and position, and hands the
+// framed publication to every event loop that has subscribers of its token
+// (PublicationSink). Ids are therefore assigned in one order, the order in
+// which every stream of a token receives them.
+//
+// It runs on one thread (today the only event loop's); with several loops,
+// the others send it their publishes through its mailbox and receive its
+// publications through theirs. It also counts, per token, the loops that
+// have subscribers, so the store follows exactly the tokens served.
+
+#include "server/pubsub/publication.hpp"
+#include "server/store/event_store.hpp"
+
+#include <es/server.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace es {
+
+/// An event loop, as the broker sees it.
+class PublicationSink {
+ public:
+  /// Queues `publication` to the loop's subscribers of `token` (then ends
+  /// their streams with `close_after`); returns how many it was queued to.
+  virtual std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) = 0;
+
+ protected:
+  ~PublicationSink() = default;
+};
+
+class Broker {
+ public:
+  using Done = std::function<void(PublishResult)>;
+
+  Broker(EventStore& store, const Framer& framer) : store_(store), framer_(framer) {}
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  void attach(PublicationSink& sink) { sinks_.push_back(&sink); }
+
+  /// Publishes `event` to `token`; `done` gets the answer once the store has
+  /// taken it and every loop has queued it (maybe before this returns).
+  void publish(std::string_view token, Event event, bool close_after, Done done);
+  /// From now on every publish is answered not_running.
+  void stop() noexcept { stopping_ = true; }
+
+  /// A loop has its first subscriber of `token` / has lost its last one.
+  void follow(std::string_view token);
+  void unfollow(std::string_view token);
+  bool followed(std::string_view token) const { return following_.find(token) != following_.end(); }
+
+  EventStore& store() noexcept { return store_; }
+  const Framer& framer() const noexcept { return framer_; }
+  std::uint64_t published() const noexcept { return published_; }
+
+ private:
+  EventStore& store_;
+  const Framer& framer_;
+  std::vector<PublicationSink*> sinks_;
+  struct Hash : std::hash<std::string_view> { using is_transparent = void; };
+  std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> following_; // token -> loops
+  std::uint64_t published_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace es

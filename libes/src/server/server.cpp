@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// es::Server: the parts of a server put together (docs/architecture.md) —
+// the subscriber kinds, the store and the broker, the event loop, and the
+// workers that run cpp-httplib on handed-off requests.
+#include <es/server.hpp>
+
+#include "common/log.hpp"
+#include "http/body_budget.hpp"
+#include "http/cors.hpp"
+#include "http/request_head.hpp"
+#include "net/io/plain_socket_io.hpp"
+#include "server/endpoints/endpoints.hpp"
+#include "server/endpoints/handoff_stream.hpp"
+#include "server/endpoints/http_handoff.hpp"
+#include "server/loop/event_loop.hpp"
+#include "server/metrics/stats_json.hpp"
+#include "server/pubsub/broker.hpp"
+#include "server/pubsub/publication.hpp"
+#include "server/store/memory/memory_store.hpp"
+#include "server/subscribers/sse_kind.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace es {
+namespace {
+
+void validate(const ServerOptions& o) {
+  if (o.workers == 0) throw std::invalid_argument("es::Server: workers must be at least 1");
+  if (o.listen_action.empty() || o.listen_action.find('/') != std::string::npos)
+    throw std::invalid_argument("es::Server: the listen action must be one path segment, not \"" + o.listen_action +
+                                "\"");
+  if (!o.kind.transform) throw std::invalid_argument("es::Server: the event kind has no data transform");
+}
+
+HistoryLimits history_limits(const ServerOptions& o) {
+  // Without ids nothing can be replayed; --latest still needs each token's newest event.
+  std::size_t events = o.kind.ids ? o.history_events : 0;
+  if (o.latest) events = std::max<std::size_t>(events, 1);
+  if (events == 0) return {};
+  return {events, o.history_age};
+}
+
+}  // namespace
+
+std::optional<std::string_view> SubscriberInfo::header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (http::equals_ignoring_case(h.name, name)) return h.value;
+  return std::nullopt;
+}
+
+std::string_view to_string(CloseReason reason) noexcept {
+  switch (reason) {
+    case CloseReason::client_closed: return "client closed";
+    case CloseReason::token_closed: return "token closed";
+    case CloseReason::slow_consumer: return "slow consumer";
+    case CloseReason::write_failed: return "write failed";
+    case CloseReason::server_stopped: return "server stopped";
+  }
+  return "unknown";
+}
+
+class Server::Impl {
+ public:
+  explicit Impl(ServerOptions options)
+      : options_((validate(options), std::move(options))),
+        log_(options_.log, options_.debug),
+        cors_(options_.cors_origins),
+        framer_({&sse_}),
+        store_(history_limits(options_), options_.kind.ids, framer_),
+        broker_(store_, framer_),
+        loop_(LoopSetup{options_, log_, cors_, hooks_, {&sse_}, broker_, plain_socket_io(),
+                        [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
+    http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
+    http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
+    install_endpoints(http_, EndpointContext{
+                                 options_, cors_, log_,
+                                 [this](std::string_view token, std::string_view action, std::string_view body) {
+                                   return publish(token, action, body);
+                                 },
+                                 [this] { return stats_json(); }});
+  }
+
+  ~Impl() {
+    stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  LoopHooks& hooks() {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::idle) throw std::logic_error("es::Server: set hooks before start() or run()");
+    return hooks_;
+  }
+
+  void bind() { loop_.bind(); }
+  std::uint16_t port() const { return loop_.port(); }
+
+  void run() {
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != State::idle) throw std::logic_error("es::Server: run() or start() called twice");
+      state_ = State::running;
+    }
+    try {
+      serve_until_stopped();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      state_ = State::stopped;
+      throw;
+    }
+  }
+
+  void start() {
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != State::idle) throw std::logic_error("es::Server: run() or start() called twice");
+      loop_.bind(); // errors surface here, on the caller's thread
+      state_ = State::running;
+    }
+    // The socket listens already: connects queue in the backlog until the loop takes them.
+    thread_ = std::thread([this] {
+      try {
+        serve_until_stopped();
+      } catch (const std::exception& e) {
+        log_.error(std::string("server failed: ") + e.what());
+      }
+    });
+  }
+
+  void stop() {
+    loop_.request_stop();
+    if (loop_.on_loop_thread()) return; // from a hook: the loop stops after this turn
+    std::thread to_join;
+    {
+      std::lock_guard lock(mutex_);
+      if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) to_join = std::move(thread_);
+    }
+    if (to_join.joinable()) to_join.join();
+  }
+
+  PublishResult publish(std::string_view token, Event event, bool close_after) {
+    if (!running()) {
+      PublishResult r;
+      r.status = PublishStatus::not_running;
+      r.message = "Server is not running";
+      return r;
+    }
+    return loop_.publish(std::string(token), std::move(event), close_after);
+  }
+
+  PublishResult publish(std::string_view token, std::string_view action, std::string_view body) {
+    PublishResult r;
+    if (!options_.kind.allows(action)) {
+      r.status = PublishStatus::unknown_action;
+      r.message = "Unknown action requested";
+      return r;
+    }
+    // The data transform (JSON parsing) runs on the caller's thread, not the loop's.
+    auto event = options_.kind.make_event(action, body);
+    if (!event) {
+      r.status = PublishStatus::bad_data;
+      r.message = "Data is not properly formatted: " + event.error();
+      return r;
+    }
+    return publish(token, std::move(event).value(), action == close_action);
+  }
+
+  CounterSnapshot counters() const {
+    const CounterTable* tables[] = {&loop_.counters()};
+    return sum(tables);
+  }
+
+  double uptime_seconds() const {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::idle) return 0;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  }
+
+  ServerStats stats() const {
+    const CounterSnapshot c = counters();
+    ServerStats s;
+    s.tokens = c[Counter::tokens];
+    s.subscribers = c[Counter::subscribers];
+    s.connections = c[Counter::connections];
+    s.events_published = c[Counter::events_published];
+    s.events_delivered = c[Counter::events_delivered];
+    s.slow_disconnects = c[Counter::slow_disconnects];
+    s.refused_connections = c[Counter::refused_connections];
+    s.uptime_seconds = uptime_seconds();
+    return s;
+  }
+
+  std::string stats_json() const { return render_stats_json(counters(), uptime_seconds()); }
+
+ private:
+  enum class State { idle, running, stopped };
+
+  bool running() const {
+    std::lock_guard lock(mutex_);
+    return state_ == State::running;
+  }
+
+  void serve_until_stopped() {
+    loop_.bind();
+    {
+      std::lock_guard lock(mutex_);
+      started_at_ = std::chrono::steady_clock::now();
+    }
+    pool_ = std::make_unique<httplib::ThreadPool>(options_.workers);
+    loop_.run();
+    {
+      std::lock_guard lock(mutex_);
+      state_ = State::stopped;
+    }
+    // Workers finish their request (the loop aborted their sockets at the
+    // end of the grace period) before what is left is closed.
+    pool_->shutdown();
+    pool_.reset();
+    loop_.finish();
+    log_.info("stopped");
+  }
+
+  // On a worker: one request on a handed-off connection.
+  void serve(Connection& c) {
+    bool keep_alive = false;
+    {
+      HandoffStream stream(c, options_.request_timeout, http::raw_body_budget(options_.max_body));
+      keep_alive = http_.serve_one(stream);
+      c.input = stream.take_unread();
+    }
+    loop_.give_back(c, keep_alive);
+  }
+
+  ServerOptions options_;
+  Log log_;
+  CorsPolicy cors_;
+  LoopHooks hooks_;
+  SseKind sse_;
+  Framer framer_;
+  MemoryStore store_;
+  Broker broker_;
+  HttpHandoff http_;
+  std::unique_ptr<httplib::ThreadPool> pool_;
+  EventLoop loop_;
+
+  mutable std::mutex mutex_;
+  State state_ = State::idle;
+  std::thread thread_;
+  std::chrono::steady_clock::time_point started_at_{};
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Server::~Server() = default;
+
+void Server::on_check_connection(CheckConnection hook) { impl_->hooks().check_connection = std::move(hook); }
+void Server::on_open(OpenHook hook) { impl_->hooks().on_open = std::move(hook); }
+void Server::on_close(CloseHook hook) { impl_->hooks().on_close = std::move(hook); }
+
+void Server::bind() { impl_->bind(); }
+std::uint16_t Server::port() const { return impl_->port(); }
+void Server::run() { impl_->run(); }
+void Server::start() { impl_->start(); }
+void Server::stop() { impl_->stop(); }
+
+PublishResult Server::publish(std::string_view token, Event event) {
+  return impl_->publish(token, std::move(event), false);
+}
+
+PublishResult Server::publish(std::string_view token, std::string_view action, std::string_view body) {
+  return impl_->publish(token, action, body);
+}
+
+ServerStats Server::stats() const { return impl_->stats(); }
+
+}  // namespace es

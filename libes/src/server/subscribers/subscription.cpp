@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A subscriber's life on its loop, whatever its kind: the request checked
+// (subscribe_policy), the kind chosen and the stream opened, the replay
+// after Last-Event-ID joined to live delivery, client bytes handed to the
+// kind, and the end of the stream.
+#include "server/loop/event_loop.hpp"
+
+#include "http/request_target.hpp"
+#include "server/loop/loop_limits.hpp"
+#include "server/subscribers/subscribe_policy.hpp"
+
+#include <exception>
+
+namespace es {
+
+void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::string_view encoded_token,
+                          std::string_view query) {
+  auto token = http::percent_decode(encoded_token);
+  if (!token) {
+    respond_and_close(c, 400, "Malformed request: bad percent-encoding in the token");
+    return;
+  }
+  if (token->find('/') != std::string::npos) {
+    respond_and_close(c, 404, "Not found");
+    return;
+  }
+  std::string last_id;
+  if (auto header = head.field("Last-Event-ID"))
+    last_id.assign(*header);
+  else if (auto param = http::query_parameter(query, "lastEventId"))
+    last_id = std::move(*param);
+
+  const CorsHeaders cors = cors_.headers_for(head.field("Origin"));
+  std::size_t kind = 0;
+  while (kind < kinds_.size() && !kinds_[kind]->accepts(head)) ++kind;
+  if (kind == kinds_.size()) {
+    respond_and_close(c, 400, "Unsupported subscription request", cors.lines());
+    return;
+  }
+
+  std::vector<HeaderView> headers;
+  if (hooks_.check_connection) {
+    headers.reserve(head.fields.size());
+    for (const auto& f : head.fields) headers.push_back({f.name, f.value});
+  }
+  SubscriberInfo request;
+  request.id = c.serial;
+  request.token = *token;
+  request.remote = c.remote;
+  request.last_event_id = last_id;
+  request.headers = headers;
+  request.kind = kinds_[kind]->name();
+  const SubscriberCounts counts{registry_.subscriber_count(*token), registry_.subscriber_count()};
+  if (auto refusal = check_subscription(request, counts, options_, hooks_.check_connection, log_)) {
+    respond_and_close(c, refusal->status, refusal->message, cors.lines());
+    return;
+  }
+  StreamOpening opening = kinds_[kind]->open(head, cors);
+  if (!opening.head) {
+    respond_and_close(c, opening.status, opening.message, opening.extra_headers + cors.lines());
+    return;
+  }
+
+  // `head` and `cors` are views into the input: done with them before it goes.
+  c.state = ConnectionState::streaming;
+  c.kind = kind;
+  c.input_state = kinds_[kind]->new_input_state();
+  c.token = std::move(*token);
+  c.subscriber_id = c.serial;
+  c.started = now_;
+  std::string().swap(c.input);
+  if (registry_.subscribe(static_cast<SubscriberId>(c.fd()), c.token)) broker_.follow(c.token);
+
+  enqueue(c, opening.head, false);
+  if (log_.debugging())
+    log_.debug(c.remote + " subscribed to \"" + c.token + "\"" +
+               (last_id.empty() ? std::string() : " after id \"" + last_id + "\""));
+  if (!last_id.empty()) {
+    replay_to(c, last_id);
+  } else if (options_.latest) {
+    c.replaying = true;
+    broker_.store().latest(c.token, [this, ref = QueueRef{c.fd(), c.serial}](PublicationPtr latest) {
+      Replay replay;
+      if (latest) replay.events.push_back(std::move(latest));
+      join_replay(ref, {}, std::move(replay));
+    });
+  }
+  if (hooks_.on_open) {
+    try {
+      hooks_.on_open(info_of(c));
+    } catch (const std::exception& e) {
+      log_.error(std::string("on_open hook threw: ") + e.what());
+    }
+  }
+}
+
+void EventLoop::replay_to(Connection& c, const std::string& last_id) {
+  c.replaying = true;
+  broker_.store().read_after(c.token, last_id, [this, ref = QueueRef{c.fd(), c.serial}, last_id](Replay replay) {
+    join_replay(ref, last_id, std::move(replay));
+  });
+}
+
+// The replay first, then what was published meanwhile and is not in it: a
+// store that answers later (Redis) may have sent some of the same events
+// live already. Positions tell them apart.
+void EventLoop::join_replay(QueueRef ref, std::string last_id, Replay replay) {
+  Connection* c = find(ref);
+  if (!c || c->state != ConnectionState::streaming) return;
+  c->replaying = false;
+  const SubscriberKind& kind = *kinds_[c->kind];
+  if (replay.gap) {
+    // In-band notice that events may have been missed, instead of a silent gap.
+    Event gap;
+    gap.name = "gap";
+    gap.data = std::move(last_id);
+    if (auto bytes = kind.frame(gap)) enqueue(*c, *bytes, true);
+  }
+  StorePosition replayed{};
+  for (const PublicationPtr& p : replay.events) {
+    enqueue(*c, p->framed_for(c->kind), true);
+    replayed = p->position;
+  }
+  for (const PublicationPtr& p : c->held)
+    if (replay.events.empty() || p->position > replayed) enqueue(*c, p->framed_for(c->kind), true);
+  std::vector<PublicationPtr>().swap(c->held);
+  // Queues over max_queue now are cut off at the end of the turn (flush_dirty).
+}
+
+void EventLoop::read_stream_input(Connection& c) {
+  for (int i = 0; i < loop_limits::reads_per_turn; ++i) {
+    IoResult r = c.io->read(scratch_.data(), scratch_.size());
+    if (r.status == IoStatus::would_block) return;
+    if (r.status == IoStatus::ok) {
+      if (c.state != ConnectionState::streaming) continue; // a closing connection's input is dropped
+      InputReply reply = kinds_[c.kind]->on_input(c.input_state.get(), std::string_view(scratch_.data(), r.bytes));
+      if (reply.send) enqueue(c, reply.send, false);
+      if (reply.close) {
+        end_subscription(c, CloseReason::client_closed);
+        return;
+      }
+      continue;
+    }
+    if (c.state == ConnectionState::streaming)
+      end_subscription(c, CloseReason::client_closed);
+    else
+      destroy(c);
+    return;
+  }
+}
+
+SubscriberInfo EventLoop::info_of(const Connection& c) const {
+  SubscriberInfo info;
+  info.id = c.subscriber_id;
+  info.token = c.token;
+  info.remote = c.remote;
+  info.kind = kinds_[c.kind]->name();
+  return info;
+}
+
+void EventLoop::end_subscription(Connection& c, CloseReason reason) {
+  if (c.state != ConnectionState::streaming) return;
+  if (const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd())); left.was_last)
+    broker_.unfollow(left.token);
+  c.state = ConnectionState::closing;
+  c.replaying = false;
+  std::vector<PublicationPtr>().swap(c.held);
+  if (reason == CloseReason::slow_consumer) {
+    counters_.add(Counter::slow_disconnects);
+    log_.warn(c.remote + " on \"" + c.token + "\" cut off: " + std::to_string(c.output.unsent_bytes()) +
+              " bytes unsent (limit " + std::to_string(options_.max_queue) + "); it may resume with Last-Event-ID");
+  }
+  c.close_reason = reason;
+  if (hooks_.on_close) {
+    try {
+      hooks_.on_close(info_of(c), reason);
+    } catch (const std::exception& e) {
+      log_.error(std::string("on_close hook threw: ") + e.what());
+    }
+  }
+  switch (reason) {
+    case CloseReason::client_closed:
+    case CloseReason::write_failed:
+    case CloseReason::slow_consumer:
+      destroy(c);
+      return;
+    case CloseReason::token_closed:
+    case CloseReason::server_stopped:
+      if (SharedBytes farewell = kinds_[c.kind]->farewell(reason)) c.output.push(std::move(farewell), false);
+      start_closing(c);
+      return;
+  }
+}
+
+void EventLoop::start_closing(Connection& c) {
+  c.state = ConnectionState::closing;
+  c.deadline = now_ + loop_limits::linger_time;
+  if (stopping_) c.deadline = std::min(c.deadline, grace_deadline_);
+  mark_dirty(c);
+}
+
+}  // namespace es
