@@ -67,8 +67,9 @@ ListenSocket::ListenSocket(const std::string& host, std::uint16_t port, int back
       continue;
     }
     int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {
+    // Without SO_REUSEADDR a restart fails while old connections sit in TIME_WAIT.
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        ::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {
       fd_ = fd;
       break;
     }
@@ -102,8 +103,9 @@ AcceptStatus ListenSocket::accept(AcceptedSocket& out, int& error) {
   int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     int one = 1;
-    // Events are small and latency matters more than packet count.
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Events are small and latency matters more than packet count. Should it
+    // fail, the connection still works (with Nagle's delays): the caller logs it.
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) out.nodelay_error = errno;
     out.fd = fd;
     describe_peer(addr, out);
     return AcceptStatus::accepted;

@@ -21,6 +21,7 @@ struct AcceptedSocket {
   int fd = -1;                 ///< non-blocking, close-on-exec
   std::string ip;
   int port = 0;
+  int nodelay_error = 0;       ///< errno when TCP_NODELAY could not be set (it works, but slower)
 };
 
 enum class AcceptStatus {

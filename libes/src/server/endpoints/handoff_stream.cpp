@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -98,8 +99,12 @@ bool HandoffStream::flush() {
 }
 
 void HandoffStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  ip = connection_.remote_ip;
-  port = connection_.remote_port;
+  // From "IP:PORT" / "[IPv6]:PORT" (format_address): kept once per connection, not twice.
+  const std::string& remote = connection_.remote;
+  const std::size_t colon = remote.rfind(':');
+  const bool bracketed = !remote.empty() && remote.front() == '[';
+  ip = remote.substr(bracketed ? 1 : 0, colon - (bracketed ? 2 : 0));
+  port = std::atoi(remote.c_str() + colon + 1);
 }
 
 void HandoffStream::get_local_ip_and_port(std::string& ip, int& port) const {

@@ -82,8 +82,9 @@ Connection* EventLoop::add_connection(AcceptedSocket&& socket) {
   c->io = make_io_(socket.fd);
   c->serial = next_serial_++;
   c->remote = format_address(socket.ip, socket.port);
-  c->remote_ip = std::move(socket.ip);
-  c->remote_port = socket.port;
+  if (socket.nodelay_error != 0)
+    log_.warn(std::string("TCP_NODELAY on ") + c->remote + ": " + std::strerror(socket.nodelay_error) +
+              "; its events may be delayed");
   c->started = now_;
   c->deadline = now_ + options_.request_timeout;
   c->state = ConnectionState::handshaking;

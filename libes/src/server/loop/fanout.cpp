@@ -17,8 +17,8 @@ std::size_t EventLoop::deliver(std::string_view token, const PublicationPtr& pub
   for (SubscriberId s : subscribers) {
     Connection* c = find(static_cast<int>(s));
     if (!c) continue;
-    if (c->replaying)
-      c->held.push_back(publication); // joined after the replay (join_replay)
+    if (c->replaying())
+      c->held->push_back(publication); // joined after the replay (join_replay)
     else
       enqueue(*c, publication->framed_for(c->kind), true);
   }
@@ -137,7 +137,7 @@ void EventLoop::send_keepalives() {
   std::array<SharedBytes, max_subscriber_kinds> bytes;
   for (std::size_t k = 0; k < kinds_.size(); ++k) bytes[k] = kinds_[k]->keepalive(unix_time);
   for (auto& slot : connections_)
-    if (slot && slot->state == ConnectionState::streaming && !slot->replaying) enqueue(*slot, bytes[slot->kind], false);
+    if (slot && slot->state == ConnectionState::streaming && !slot->replaying()) enqueue(*slot, bytes[slot->kind], false);
   cut_off_slow();
 }
 

@@ -63,7 +63,7 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
 
   // `head` and `cors` are views into the input: done with them before it goes.
   c.state = ConnectionState::streaming;
-  c.kind = kind;
+  c.kind = static_cast<std::uint8_t>(kind);
   c.input_state = kinds_[kind]->new_input_state();
   c.token = std::move(*token);
   c.subscriber_id = c.serial;
@@ -78,7 +78,7 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   if (!last_id.empty()) {
     replay_to(c, last_id);
   } else if (options_.latest) {
-    c.replaying = true;
+    c.held = std::make_unique<std::vector<PublicationPtr>>();
     broker_.store().latest(c.token, [this, ref = QueueRef{c.fd(), c.serial}](PublicationPtr latest) {
       Replay replay;
       if (latest) replay.events.push_back(std::move(latest));
@@ -95,7 +95,7 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
 }
 
 void EventLoop::replay_to(Connection& c, const std::string& last_id) {
-  c.replaying = true;
+  c.held = std::make_unique<std::vector<PublicationPtr>>();
   broker_.store().read_after(c.token, last_id, [this, ref = QueueRef{c.fd(), c.serial}, last_id](Replay replay) {
     join_replay(ref, last_id, std::move(replay));
   });
@@ -107,7 +107,7 @@ void EventLoop::replay_to(Connection& c, const std::string& last_id) {
 void EventLoop::join_replay(QueueRef ref, std::string last_id, Replay replay) {
   Connection* c = find(ref);
   if (!c || c->state != ConnectionState::streaming) return;
-  c->replaying = false;
+  const std::unique_ptr<std::vector<PublicationPtr>> held = std::move(c->held);
   const SubscriberKind& kind = *kinds_[c->kind];
   if (replay.gap) {
     // In-band notice that events may have been missed, instead of a silent gap.
@@ -121,9 +121,9 @@ void EventLoop::join_replay(QueueRef ref, std::string last_id, Replay replay) {
     enqueue(*c, p->framed_for(c->kind), true);
     replayed = p->position;
   }
-  for (const PublicationPtr& p : c->held)
-    if (replay.events.empty() || p->position > replayed) enqueue(*c, p->framed_for(c->kind), true);
-  std::vector<PublicationPtr>().swap(c->held);
+  if (held)
+    for (const PublicationPtr& p : *held)
+      if (replay.events.empty() || p->position > replayed) enqueue(*c, p->framed_for(c->kind), true);
   // Queues over max_queue now are cut off at the end of the turn (flush_dirty).
 }
 
@@ -163,8 +163,7 @@ void EventLoop::end_subscription(Connection& c, CloseReason reason) {
   if (const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd())); left.was_last)
     broker_.unfollow(left.token);
   c.state = ConnectionState::closing;
-  c.replaying = false;
-  std::vector<PublicationPtr>().swap(c.held);
+  c.held.reset();
   if (reason == CloseReason::slow_consumer) {
     counters_.add(Counter::slow_disconnects);
     log_.warn(c.remote + " on \"" + c.token + "\" cut off: " + std::to_string(c.output.unsent_bytes()) +
