@@ -3,6 +3,7 @@
 
 #include <es/event_format.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -120,6 +121,9 @@ int subscribe(const SubscribeSettings& settings) {
   bool output_failed = false;
   FailureReporter reporter(settings.debug, settings.hint_server);
   Client* self = nullptr;
+  // Set by the main thread before it stops the client (deadline, SIGINT,
+  // SIGTERM): the stream that then ends was ended by us, not by the server.
+  std::atomic<bool> we_stopped{false};
 
   Client::Handlers handlers;
   handlers.on_event = [&](const Event& e) {
@@ -137,7 +141,7 @@ int subscribe(const SubscribeSettings& settings) {
   handlers.on_open = [&](const OpenInfo&) { reporter.connected(); };
   handlers.on_error = [&](const ClientError& e) { reporter.failure(e); };
   handlers.on_close = [&] {
-    if (!close_event && !output_failed && (settings.count == 0 || received < settings.count))
+    if (!close_event && !output_failed && !we_stopped.load() && (settings.count == 0 || received < settings.count))
       reporter.server_closed();
   };
   if (settings.debug) {
@@ -170,6 +174,7 @@ int subscribe(const SubscribeSettings& settings) {
 
   WaitResult waited = wait_for_end(signals, deadline);
   if (waited.how != Waited::finished) {
+    we_stopped = true;
     client->stop();
     // The run ends promptly after stop(); its end signal is still pending.
     sigset_t finished;

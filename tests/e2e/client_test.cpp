@@ -338,3 +338,19 @@ TEST_CASE("eventsource-client: a vanished eventsource-server is reported once an
   debug.signal(SIGINT);
   CHECK(debug.wait_exit() == 130);
 }
+
+TEST_CASE("eventsource-client: stopped by --timeout, SIGINT or SIGTERM on an open stream it never says the server closed it") {
+  RealServer server({});
+  Process timed(client_args(server.port, {"tok", "--timeout", "1"}));
+  REQUIRE(timed.wait_exit(10s) == 3);
+  CHECK(timed.err() == "eventsource-client: timed out after 1 s (0 events received)\n");
+
+  for (int sig : {SIGINT, SIGTERM}) {
+    Process p(client_args(server.port, {"tok"}));
+    REQUIRE(wait_until([&] { return server.subscribers() == 1; }));
+    p.signal(sig);
+    CHECK(p.wait_exit(5s) == 128 + sig);
+    CHECK(p.err() == "");
+    REQUIRE(wait_until([&] { return server.subscribers() == 0; }));
+  }
+}

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <ctime>
 #include <memory>
 #include <regex>
 #include <string>
@@ -234,4 +235,53 @@ TEST_CASE("server: idle keep-alive connections do not hold the request workers")
   const size_t first_end = parse_response(idle[0]->bytes())->end;
   REQUIRE(idle[0]->read_until([&](const std::string& b) { return parse_response(b, first_end).has_value(); }, 5s));
   CHECK(parse_response(idle[0]->bytes(), first_end)->status == 200);
+}
+
+namespace {
+
+/// A Date header value in the IMF-fixdate form of RFC 9110, 5.6.7, within a
+/// few seconds of now.
+bool is_current_http_date(const std::optional<std::string>& value) {
+  if (!value) return false;
+  static const std::regex imf_fixdate(R"(^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$)");
+  if (!std::regex_match(*value, imf_fixdate)) return false;
+  std::tm tm{};
+  if (!strptime(value->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return false;
+  const std::time_t then = timegm(&tm);
+  const std::time_t now = std::time(nullptr);
+  return then <= now + 1 && now - then <= 10;
+}
+
+} // namespace
+
+TEST_CASE("server: every 2xx-4xx response carries a Date header (RFC 9110, 6.6.1): streams, publishes, refusals") {
+  Server srv({"--exclusive"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  REQUIRE(s->read_until_contains("\r\n\r\n"));
+  CHECK(is_current_http_date(header(s->head(), "Date")));
+
+  auto c = srv.client();
+  auto published = c.Post("/ping/T", "x", "text/plain");
+  REQUIRE_RESPONSE(published);
+  CHECK(published->status == 200);
+  CHECK(is_current_http_date(published->get_header_value("Date")));
+  auto stats = c.Get("/stats");
+  REQUIRE_RESPONSE(stats);
+  CHECK(is_current_http_date(stats->get_header_value("Date")));
+  auto not_connected = c.Post("/ping/nobody", "x", "text/plain");
+  REQUIRE_RESPONSE(not_connected);
+  CHECK(not_connected->status == 404);
+  CHECK(is_current_http_date(not_connected->get_header_value("Date")));
+
+  // Answered by the loop itself: 423, 405, 400.
+  const RawResponse locked = raw_get_response(srv.port(), "/poll/T");
+  CHECK(locked.status == 423);
+  CHECK(is_current_http_date(header(locked.head, "Date")));
+  const RawResponse wrong_method = raw_response(srv.port(), "PUT /poll/T HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(wrong_method.status == 405);
+  CHECK(is_current_http_date(header(wrong_method.head, "Date")));
+  const RawResponse malformed = raw_response(srv.port(), "GARBAGE\r\n\r\n");
+  CHECK(malformed.status == 400);
+  CHECK(is_current_http_date(header(malformed.head, "Date")));
 }

@@ -185,3 +185,18 @@ TEST_CASE("server: close sends a final close event, then ends that token's strea
   CHECK(u->body().starts_with(wire("ping", "still here") + "event: close\n"));
   CHECK(u->body().ends_with("\n\n"));
 }
+
+TEST_CASE("server: -j passes the publisher's JSON on: key order and number text kept, only whitespace removed") {
+  Server srv({"-j"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  auto first = srv.post("/ping/T", "{\"zeta\": 1, \"alpha\": \"\xC3\xA9\"}");
+  REQUIRE_RESPONSE(first);
+  CHECK(first->status == 200);
+  auto second = srv.post("/ping/T", "123456789012345678901234567890");
+  REQUIRE_RESPONSE(second);
+  CHECK(second->status == 200);
+  REQUIRE(read_events(*s, 2));
+  CHECK(s->body() == "event: ping\ndata: {\"zeta\":1,\"alpha\":\"\xC3\xA9\"}\n\n"
+                     "event: ping\ndata: 123456789012345678901234567890\n\n");
+}

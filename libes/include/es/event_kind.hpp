@@ -37,7 +37,7 @@ inline constexpr std::string_view retry_action = "retry";
 /// larger value is almost surely a mistake (seconds taken for milliseconds).
 inline constexpr std::chrono::milliseconds max_retry{86'400'000};
 /// JSON data may nest arrays and objects this deep (RFC 8259 section 9 lets a
-/// parser set the limit); deeper would exhaust the stack when re-encoded.
+/// parser set the limit); deeper is refused.
 inline constexpr int max_json_depth = 512;
 
 struct ES_API EventKind {
@@ -69,7 +69,8 @@ struct ES_API EventKind {
   // The four kinds of event-source-library.
   /// StringEvent: the body as is, one data line per line. Actions ping, close, retry.
   static EventKind string_events();
-  /// JSONEvent: the body must be JSON; sent compact on one line. Actions ping, close, retry.
+  /// JSONEvent: the body must be JSON; sent on one line as the publisher wrote it,
+  /// insignificant whitespace removed. Actions ping, close, retry.
   static EventKind json_events();
   /// StringIdEvent: string_events() with a CounterIdSource.
   static EventKind string_id_events();
@@ -79,9 +80,11 @@ struct ES_API EventKind {
 
 /// Data transform of string events: the body unchanged.
 ES_API Result<std::string> keep_text(std::string_view body);
-/// Data transform of JSON events: parse and re-encode compactly; the failure
-/// names the parse problem ("data is not valid JSON: ... at line 1, column 7").
-/// Nesting deeper than max_json_depth is refused too.
+/// Data transform of JSON events: checks that `body` is JSON, then returns it
+/// as written (key order, number text and string escapes kept) without its
+/// insignificant whitespace, on one line. The failure names the parse problem
+/// ("data is not valid JSON: ... at line 1, column 7"). Nesting deeper than
+/// max_json_depth is refused too.
 ES_API Result<std::string> compact_json(std::string_view body);
 /// Joins the lines of `body` (split on CRLF, LF or CR) with `separator`:
 /// the OneLineEvent of the upstream README. Every line break becomes one

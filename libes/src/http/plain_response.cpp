@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "http/plain_response.hpp"
 
+#include "http/date.hpp"
+
 namespace es {
 
 std::string_view reason_phrase(int status) noexcept {
@@ -44,6 +46,7 @@ std::string plain_response(int status, std::string_view message, std::string_vie
   out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
   out += std::to_string(body.size());
   out += "\r\nConnection: close\r\n";
+  out += http::date_header_line();
   out += extra_headers;
   out += "\r\n";
   out += body;

@@ -2,7 +2,7 @@
 #pragma once
 // The short responses the streaming loop writes itself (refusals, 400, 405,
 // 408, 413, 431, 503): a status, a text/plain body of one line, and
-// "Connection: close" — the loop closes after sending them.
+// "Connection: close" — the loop closes after sending them — and the Date.
 
 #include <string>
 #include <string_view>

@@ -132,25 +132,61 @@ Result<std::string> keep_text(std::string_view body) {
   return std::string(body);
 }
 
+namespace {
+
+/// `json` (already validated) without its insignificant whitespace (RFC 8259,
+/// section 2: space, tab, LF, CR between tokens) and without a leading UTF-8
+/// byte order mark. Everything else is the publisher's: key order, number
+/// text, string escapes. A valid JSON string holds no raw line break, so the
+/// result is one line.
+std::string strip_insignificant_whitespace(std::string_view json) {
+  if (json.starts_with("\xEF\xBB\xBF")) json.remove_prefix(3);
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : json) {
+    if (in_string) {
+      out += c;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '"') in_string = true;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> compact_json(std::string_view body) {
   using nlohmann::json;
-  // The callback's depth counts the containers around the one starting, so
-  // depth + 1 is its nesting level. Parsing itself is iterative, but dump()
-  // recurses once per level: a body of a million '[' would overflow the stack.
+  // Parsed only to validate (the DOM parser's messages are the ones users
+  // see; the document is dropped). The callback's depth
+  // counts the containers around the one starting, so depth + 1 is its
+  // nesting level: a body of a million '[' is refused rather than parsed.
   const json::parser_callback_t limit_depth = [](int depth, json::parse_event_t event, json&) {
     const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
     if (opens && depth >= max_json_depth) throw TooDeep{};
     return true;
   };
   try {
-    // dump() with no indent writes one line: JSON escapes every line break
-    // inside strings, so the serializer sends exactly one data: line.
-    return json::parse(body, limit_depth).dump();
+    [[maybe_unused]] const json parsed = json::parse(body, limit_depth);
   } catch (const TooDeep&) {
     return Failure{"data nests JSON arrays and objects deeper than " + std::to_string(max_json_depth) + " levels"};
   } catch (const json::exception& e) {
     return Failure{describe_json_error(e)};
   }
+  // Sent as the publisher wrote it: event-source-library passes the JSON on,
+  // and re-encoding would sort object keys and round big numbers
+  // (123456789012345678901234567890 became 1.2345678901234568e+29).
+  return strip_insignificant_whitespace(body);
 }
 
 std::string join_lines(std::string_view body, std::string_view separator) {

@@ -103,12 +103,22 @@ TEST_CASE("event_kind: string events carry the body as is, line breaks included"
   CHECK(make(kind, "ping", "{not json") == named("ping", "{not json"));
 }
 
-TEST_CASE("event_kind: json events are re-encoded compactly on one line") {
+TEST_CASE("event_kind: json events are sent as written, whitespace between tokens removed, on one line") {
   const auto kind = es::EventKind::json_events();
   CHECK(make(kind, "ping", "{ \"a\" : [1, 2,\n 3],\r\n \"b\": \"x\\ny\" }") == named("ping", R"({"a":[1,2,3],"b":"x\ny"})"));
   CHECK(make(kind, "ping", " 42 ") == named("ping", "42"));
   CHECK(make(kind, "ping", "\"caf\xC3\xA9\"") == named("ping", "\"caf\xC3\xA9\""));
   CHECK(make(kind, "ping", "null") == named("ping", "null"));
+}
+
+TEST_CASE("event_kind: json keeps the publisher's key order, number text and escapes (as event-source-library)") {
+  const auto kind = es::EventKind::json_events();
+  CHECK(make(kind, "ping", "{\"zeta\": 1, \"alpha\": \"\xC3\xA9\"}") == named("ping", "{\"zeta\":1,\"alpha\":\"\xC3\xA9\"}"));
+  CHECK(make(kind, "ping", "123456789012345678901234567890") == named("ping", "123456789012345678901234567890"));
+  CHECK(make(kind, "ping", "[1.50, 2E3, -0]") == named("ping", "[1.50,2E3,-0]"));
+  CHECK(make(kind, "ping", "{\"a b\" : \"c \\\" d\\u00e9\" }") == named("ping", "{\"a b\":\"c \\\" d\\u00e9\"}"));
+  CHECK(make(kind, "ping", "{\"dup\":1,\"dup\":2}") == named("ping", "{\"dup\":1,\"dup\":2}"));
+  CHECK(make(kind, "ping", "\xEF\xBB\xBF[1]") == named("ping", "[1]"));
 }
 
 TEST_CASE("event_kind: a json body that does not parse fails naming the problem and where") {

@@ -2,6 +2,7 @@
 #include "server/endpoints/endpoints.hpp"
 
 #include "common/format.hpp"
+#include "http/date.hpp"
 #include "http/plain_response.hpp"
 #include "server/endpoints/http_handoff.hpp"
 
@@ -95,6 +96,7 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
   });
 
   http.set_post_routing_handler([cors = &ctx.cors](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Date", http::current_http_date());
     auto origin_header = req.get_header_value("Origin");
     std::optional<std::string_view> origin;
     if (req.has_header("Origin")) origin = origin_header;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "server/subscribers/sse_kind.hpp"
 
+#include "http/date.hpp"
+
 #include <memory>
 
 namespace es {
@@ -18,6 +20,7 @@ std::string SseKind::stream_head(const CorsHeaders& cors) {
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n"
       "Connection: close\r\n";
+  head += http::date_header_line();
   head += cors.lines();
   head += "\r\n";
   return head;
@@ -25,7 +28,19 @@ std::string SseKind::stream_head(const CorsHeaders& cors) {
 
 StreamOpening SseKind::open(const http::RequestHead&, const CorsHeaders& cors) const {
   StreamOpening opening;
-  opening.head = cors.empty() ? plain_head_ : std::make_shared<const std::string>(stream_head(cors));
+  if (!cors.empty()) {
+    opening.head = std::make_shared<const std::string>(stream_head(cors));
+    return opening;
+  }
+  // The head of every stream without CORS headers is shared, rebuilt when
+  // its Date changes (once a second at most, per loop thread).
+  thread_local std::string date_of_shared;
+  thread_local SharedBytes shared;
+  if (const std::string& date = http::date_header_line(); !shared || date != date_of_shared) {
+    shared = std::make_shared<const std::string>(stream_head(cors));
+    date_of_shared = date;
+  }
+  opening.head = shared;
   return opening;
 }
 

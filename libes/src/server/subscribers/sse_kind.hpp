@@ -22,8 +22,6 @@ class SseKind final : public SubscriberKind {
   InputReply on_input(InputState*, std::string_view) const override { return {}; }
 
  private:
-  /// The head of every stream without CORS headers, built once.
-  SharedBytes plain_head_ = std::make_shared<const std::string>(stream_head({}));
   static std::string stream_head(const CorsHeaders& cors);
 };
 
