@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
       ->check(non_negative)
       ->type_name("PORT");
   app.add_flag("-d,--debug", options.debug, "Log per-connection detail");
-  app.add_flag("-j,--json", json, "Event data must be JSON; sent compact on one line");
+  app.add_flag("-j,--json", json, "Event data must be JSON; sent as written, on one line");
   app.add_flag("-i,--id", ids, "Give every event an id and keep a history for Last-Event-ID");
   app.add_option("-k,--keepalive", keepalive_ms, "Send the comment ': keepalive <unix time>' every MS ms; 0 = off")
       ->capture_default_str()
@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(non_negative)
       ->type_name("SECONDS");
+  app.add_option("--history-memory", options.history_memory,
+                 "Bytes kept for replay and --latest across all tokens; the oldest go first; 0 = no bound")
+      ->capture_default_str()
+      ->check(non_negative)
+      ->type_name("BYTES");
   app.add_flag("--latest", options.latest,
                "A new subscriber without Last-Event-ID first gets the token's latest event");
   app.add_option("--max-body", options.max_body, "Largest POST body; larger ones get 413")

@@ -150,3 +150,16 @@ TEST_CASE("server: a POST with 'Expect: 100-continue' (as curl sends) gets 100 C
   REQUIRE(read_events(*s, 1));
   CHECK(s->body() == wire("ping", "expected"));
 }
+
+TEST_CASE("server: a body sent as a form (curl -d's default type) is data like any other, past 8 KB too") {
+  Server srv({"-i"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  const std::string data(100'000, 'f');
+  auto c = srv.client();
+  auto res = c.Post("/ping/T", data, "application/x-www-form-urlencoded");
+  REQUIRE_RESPONSE(res);
+  CHECK(res->status == 200);
+  REQUIRE(read_events(*s, 1));
+  CHECK(s->body() == wire("ping", data, "1"));
+}

@@ -17,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -250,4 +251,47 @@ TEST_CASE("server: events older than --history-age are no longer replayed") {
   REQUIRE_RESPONSE(srv.post("/ping/T", "c"));
   REQUIRE(read_events(*resumed, 2));
   CHECK(resumed->body() == "event: gap\ndata: 1\n\n" + wire("ping", "c", "3"));
+}
+
+namespace {
+
+/// Resident memory of a process, in bytes (VmRSS of /proc/PID/status).
+std::size_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("server: --history-memory bounds what POSTs to unwatched tokens keep, the oldest go first and resume with a gap") {
+  const std::size_t budget = 8 << 20;
+  Server srv({"-i", "--history-memory", std::to_string(budget)});
+  INFO("server log:\n" << srv.log());
+  const std::size_t idle = resident_bytes(srv.process().pid());
+  REQUIRE(idle > 0);
+  const std::string body(200'000, 'm');
+  for (int i = 0; i < 150; ++i) { // 30 MB to 150 tokens nobody watches
+    auto res = srv.post("/ping/t" + std::to_string(i), body);
+    REQUIRE_RESPONSE(res);
+    REQUIRE(res->status == 202);
+  }
+  const json stats = srv.stats();
+  CHECK(stats["history_bytes"].get<std::size_t>() <= budget);
+  CHECK(stats["history_bytes"].get<std::size_t>() > budget / 2);
+  CHECK(stats["history_evictions"].get<std::size_t>() > 0);
+  // Kept within the budget, plus the allocator's slack.
+  CHECK(resident_bytes(srv.process().pid()) < idle + budget + (16 << 20));
+
+  // The newest event is still there; the oldest token's is gone.
+  auto newest = srv.subscribe("/poll/t149", {"Last-Event-ID: 150"});
+  auto oldest = srv.subscribe("/poll/t0", {"Last-Event-ID: 1"});
+  REQUIRE(read_events(*oldest, 1));
+  CHECK(oldest->body() == wire("gap", "1"));
+  auto probe = srv.post("/ping/t149", "after");
+  REQUIRE_RESPONSE(probe);
+  REQUIRE(read_events(*newest, 1));
+  CHECK(newest->body() == wire("ping", "after", "151"));
 }

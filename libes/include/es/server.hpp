@@ -103,6 +103,8 @@ struct ServerStats {
   std::uint64_t events_delivered = 0;  ///< events written completely to a subscriber
   std::uint64_t slow_disconnects = 0;  ///< subscribers cut off at max_queue
   std::uint64_t refused_connections = 0; ///< refused for lack of descriptors
+  std::size_t history_bytes = 0;       ///< bytes kept for replay and latest (history_memory bounds it)
+  std::uint64_t history_evictions = 0; ///< events dropped to stay within history_memory
   double uptime_seconds = 0;
 };
 

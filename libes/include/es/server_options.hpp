@@ -32,6 +32,9 @@ struct ServerOptions {
   std::size_t history_events = 1000;
   /// Kept events older than this are dropped; 0 = no age limit.
   std::chrono::seconds history_age{3600};
+  /// Bytes kept for replay and --latest across all tokens; past it the
+  /// oldest events of any token are dropped first. 0 = no bound.
+  std::size_t history_memory = std::size_t{64} << 20;
   /// A new subscriber without Last-Event-ID first gets the token's latest
   /// stored event (tornadose's DataStore). Without ids the latest event of
   /// each token is kept for this.

@@ -43,7 +43,7 @@ HistoryLimits history_limits(const ServerOptions& o) {
   std::size_t events = o.kind.ids ? o.history_events : 0;
   if (o.latest) events = std::max<std::size_t>(events, 1);
   if (events == 0) return {};
-  return {events, o.history_age};
+  return {events, o.history_age, o.history_memory};
 }
 
 }  // namespace
@@ -191,6 +191,8 @@ class Server::Impl {
     s.events_delivered = c[Counter::events_delivered];
     s.slow_disconnects = c[Counter::slow_disconnects];
     s.refused_connections = c[Counter::refused_connections];
+    s.history_bytes = c[Counter::history_bytes];
+    s.history_evictions = c[Counter::history_evictions];
     s.uptime_seconds = uptime_seconds();
     return s;
   }

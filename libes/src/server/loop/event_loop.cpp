@@ -120,7 +120,10 @@ int EventLoop::next_timeout_ms() const {
 
 void EventLoop::update_counters() {
   // The loop that runs the broker reports the store's tokens (today: the only loop).
-  counters_.set(Counter::tokens, std::max(registry_.token_count(), broker_.store().token_count()));
+  const StoreStats store = broker_.store().stats();
+  counters_.set(Counter::tokens, std::max(registry_.token_count(), store.tokens));
+  counters_.set(Counter::history_bytes, store.bytes);
+  counters_.set(Counter::history_evictions, store.evicted);
   counters_.set(Counter::subscribers, registry_.subscriber_count());
   counters_.set(Counter::connections, open_connections_);
   counters_.set(Counter::events_published, broker_.published());

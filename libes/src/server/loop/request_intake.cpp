@@ -145,7 +145,7 @@ void EventLoop::receive_body(Connection& c, const http::RequestHead& head, std::
       head.minor_version >= 1 && expect && http::equals_ignoring_case(*expect, "100-continue");
 
   // cpp-httplib gets the head in canonical form: CRLF line ends (it skips
-  // bare-LF lines), no leading blank lines, and an explicit empty length
+  // bare-LF lines), no leading blank lines, no Content-Type, and an explicit empty length
   // (RFC 9112, 6.3: a POST with neither length nor chunking has an empty
   // body; cpp-httplib would read it until the connection closes). The loop
   // answers the expectation itself, so the worker does not see it.
@@ -156,6 +156,10 @@ void EventLoop::receive_body(Connection& c, const http::RequestHead& head, std::
   canonical += "\r\n";
   for (const auto& f : head.fields) {
     if (expects_continue && http::equals_ignoring_case(f.name, "Expect")) continue;
+    // The body is the event's data whatever its type. cpp-httplib would
+    // parse an application/x-www-form-urlencoded body (curl -d's default) as
+    // a form and refuse one over 8 KB with 413: it never sees the type.
+    if (http::equals_ignoring_case(f.name, "Content-Type")) continue;
     canonical.append(f.name).append(": ").append(f.value).append("\r\n");
   }
   if (head.method == "POST" && !chunked && lengths == 0) canonical += "Content-Length: 0\r\n";

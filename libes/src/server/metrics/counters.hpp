@@ -24,6 +24,8 @@ enum class Counter : std::size_t {
   events_delivered,    ///< events written completely to a subscriber
   slow_disconnects,    ///< subscribers cut off at max_queue
   refused_connections, ///< refused for lack of descriptors
+  history_bytes,       ///< gauge: bytes of history kept for replay and --latest
+  history_evictions,   ///< events dropped from history to stay within --history-memory
   count_
 };
 
@@ -41,6 +43,8 @@ inline constexpr std::array<CounterSpec, static_cast<std::size_t>(Counter::count
     {Counter::events_delivered, "events_delivered", false},
     {Counter::slow_disconnects, "slow_disconnects", false},
     {Counter::refused_connections, "refused_connections", false},
+    {Counter::history_bytes, "history_bytes", true},
+    {Counter::history_evictions, "history_evictions", false},
 }};
 
 /// A plain copy of the values, as read at one moment.

@@ -40,6 +40,14 @@ struct Publication {
 
   /// The bytes for subscribers of kind `kind` (its index in the server's kinds).
   const SharedBytes& framed_for(std::size_t kind) const noexcept { return frames[kind]; }
+  /// About how much memory keeping it costs (the history's byte budget).
+  std::size_t footprint() const noexcept {
+    constexpr std::size_t per_allocation = 48; // control block and string object of a shared buffer
+    std::size_t bytes = sizeof(Publication) + per_allocation + id.capacity();
+    for (const SharedBytes& f : frames)
+      if (f) bytes += f->capacity() + per_allocation;
+    return bytes;
+  }
 };
 using PublicationPtr = std::shared_ptr<const Publication>;
 

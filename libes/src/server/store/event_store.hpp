@@ -24,6 +24,7 @@
 #include <es/result.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,13 @@ struct Replay {
   std::vector<PublicationPtr> events;
   /// The store's epoch when the replay was read.
   std::string epoch;
+};
+
+/// What a store holds, for /stats and /metrics.
+struct StoreStats {
+  std::size_t tokens = 0;       ///< tokens it holds something for (history, or followed)
+  std::size_t bytes = 0;        ///< bytes of history kept in this process
+  std::uint64_t evicted = 0;    ///< events dropped to stay within the memory budget
 };
 
 class EventStore {
@@ -74,8 +82,7 @@ class EventStore {
 
   /// Called about once a second: drops what has aged out.
   virtual void housekeeping() = 0;
-  /// Tokens the store holds something for (history, or followed).
-  virtual std::size_t token_count() const = 0;
+  virtual StoreStats stats() const = 0;
 };
 
 }  // namespace es

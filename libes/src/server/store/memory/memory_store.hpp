@@ -32,7 +32,7 @@ class MemoryStore final : public EventStore {
   void follow(std::string_view token) override { history_.follow(token); }
   void unfollow(std::string_view token) override { history_.unfollow(token); }
   void housekeeping() override { history_.expire(now()); }
-  std::size_t token_count() const override { return history_.token_count(); }
+  StoreStats stats() const override { return {history_.token_count(), history_.bytes(), history_.evicted()}; }
 
  private:
   StoreClock::time_point now() const { return clock_ ? clock_() : StoreClock::now(); }

@@ -6,7 +6,7 @@
 
 namespace es {
 
-void TokenHistory::Ring::push(PublicationPtr e, std::size_t capacity) {
+PublicationPtr TokenHistory::Ring::push(PublicationPtr e, std::size_t capacity) {
   if (count_ < slots_.size()) {
     slots_[(first_ + count_) % slots_.size()] = std::move(e);
     ++count_;
@@ -21,19 +21,22 @@ void TokenHistory::Ring::push(PublicationPtr e, std::size_t capacity) {
     slots_.push_back(std::move(e));
     ++count_;
   } else if (!slots_.empty()) {
-    slots_[first_] = std::move(e);
+    PublicationPtr dropped = std::exchange(slots_[first_], std::move(e));
     first_ = (first_ + 1) % slots_.size();
+    return dropped;
   }
+  return nullptr;
 }
 
-void TokenHistory::Ring::pop_oldest() {
-  slots_[first_].reset(); // let go of the bytes now, not when overwritten
+PublicationPtr TokenHistory::Ring::pop_oldest() {
+  PublicationPtr dropped = std::move(slots_[first_]); // let go of the bytes now, not when overwritten
   first_ = (first_ + 1) % slots_.size();
   if (--count_ == 0) {
     // A token whose history has all expired may wait long for the next event.
     std::vector<PublicationPtr>().swap(slots_);
     first_ = 0;
   }
+  return dropped;
 }
 
 TokenHistory::TokenHistory(HistoryLimits limits) : limits_(limits) {}
@@ -64,11 +67,51 @@ void TokenHistory::record(std::string_view token, PublicationPtr event) {
   Token& t = it->second;
   try {
     t.latest_id = event->id;
-    t.ring.push(std::move(event), limits_.max_events);
+    if (limits_.max_bytes > 0) order_.push_back({it->first, event});
+    added(*event);
+    removed(t.ring.push(std::move(event), limits_.max_events));
   } catch (...) {
     free_if_unused(it);
     throw;
   }
+  if (limits_.max_bytes == 0) return;
+  while (bytes_ > limits_.max_bytes && evict_oldest()) {
+  }
+  // Entries of events that left by trimming or expiry pile up behind an old
+  // one still kept: sweep them now and then (amortised O(1) per record).
+  if (order_.size() > 2 * events_ + 1024) {
+    std::deque<Kept> live;
+    for (Kept& k : order_)
+      if (!k.event.expired()) live.push_back(std::move(k));
+    order_.swap(live);
+  }
+}
+
+void TokenHistory::added(const Publication& e) noexcept {
+  bytes_ += e.footprint();
+  ++events_;
+}
+
+void TokenHistory::removed(const PublicationPtr& e) noexcept {
+  if (!e) return;
+  bytes_ -= e->footprint();
+  --events_;
+}
+
+bool TokenHistory::evict_oldest() {
+  while (!order_.empty()) {
+    Kept oldest = std::move(order_.front());
+    order_.pop_front();
+    const PublicationPtr event = oldest.event.lock();
+    if (!event) continue; // gone already
+    const auto it = tokens_.find(oldest.token);
+    if (it == tokens_.end() || it->second.ring.empty() || it->second.ring[0] != event) continue;
+    removed(it->second.ring.pop_oldest());
+    ++evicted_;
+    free_if_unused(it);
+    return true;
+  }
+  return false;
 }
 
 Replay TokenHistory::events_after(std::string_view token, std::string_view last_id,
@@ -118,7 +161,7 @@ std::size_t TokenHistory::expire(HistoryClock::time_point now) {
   std::size_t freed = 0;
   for (auto it = tokens_.begin(); it != tokens_.end();) {
     Ring& r = it->second.ring;
-    for (std::size_t n = expired_prefix(r, now); n > 0; --n) r.pop_oldest();
+    for (std::size_t n = expired_prefix(r, now); n > 0; --n) removed(r.pop_oldest());
     if (r.empty() && it->second.followers == 0) {
       it = tokens_.erase(it);
       ++freed;

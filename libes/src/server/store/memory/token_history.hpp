@@ -3,7 +3,9 @@
 // Each token's recent events, for the memory store: a pure data structure
 // (no sockets, threads or clock: time is passed in).
 //
-// History is a ring per token bounded by count and by age. A token is kept
+// History is a ring per token bounded by count and by age, and all rings
+// together by a byte budget: past it the oldest events of any token go
+// first (a resume from one of them gets `event: gap`). A token is kept
 // while it has history or followers (the server's subscribers): with
 // history off only a followed token's latest id is kept, so that a client
 // resuming from it is told it is up to date rather than of a gap, and a
@@ -13,6 +15,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -28,6 +33,8 @@ struct HistoryLimits {
   std::size_t max_events = 0;
   /// Events older than this are dropped; 0 means no age limit.
   std::chrono::milliseconds max_age{0};
+  /// Bytes kept across all tokens (Publication::footprint); 0 means no bound.
+  std::size_t max_bytes = 0;
 };
 
 class TokenHistory {
@@ -67,6 +74,10 @@ class TokenHistory {
   std::size_t expire(HistoryClock::time_point now);
 
   bool keeps_history() const noexcept { return limits_.max_events > 0; }
+  /// Bytes kept now (Publication::footprint of every event held).
+  std::size_t bytes() const noexcept { return bytes_; }
+  /// Events dropped to stay within max_bytes, since the start.
+  std::uint64_t evicted() const noexcept { return evicted_; }
   const HistoryLimits& limits() const noexcept { return limits_; }
   std::size_t token_count() const noexcept { return tokens_.size(); }
   std::size_t history_size(std::string_view token) const;
@@ -84,9 +95,10 @@ class TokenHistory {
     /// i = 0 is the oldest.
     const PublicationPtr& operator[](std::size_t i) const { return slots_[(first_ + i) % slots_.size()]; }
     const PublicationPtr& newest() const { return (*this)[count_ - 1]; }
-    /// Appends `e`, dropping the oldest when `capacity` are held already.
-    void push(PublicationPtr e, std::size_t capacity);
-    void pop_oldest();
+    /// Appends `e`, dropping the oldest when `capacity` are held already;
+    /// returns the dropped one (or null).
+    PublicationPtr push(PublicationPtr e, std::size_t capacity);
+    PublicationPtr pop_oldest();
 
    private:
     std::vector<PublicationPtr> slots_;
@@ -101,6 +113,11 @@ class TokenHistory {
   struct Hash : std::hash<std::string_view> { using is_transparent = void; };
   using TokenMap = std::unordered_map<std::string, Token, Hash, std::equal_to<>>;
 
+  /// Keeps the books when a ring gains or loses `e`.
+  void added(const Publication& e) noexcept;
+  void removed(const PublicationPtr& e) noexcept;
+  /// Drops the oldest kept event of any token; false when none is left.
+  bool evict_oldest();
   bool is_expired(const Publication& e, HistoryClock::time_point now) const;
   /// How many of the oldest events in `r` have expired at `now` (history is
   /// in publication order, so they are a prefix).
@@ -109,6 +126,17 @@ class TokenHistory {
 
   HistoryLimits limits_;
   TokenMap tokens_;
+  std::size_t bytes_ = 0;
+  std::size_t events_ = 0;
+  std::uint64_t evicted_ = 0;
+  /// Every event kept, in publication order (all tokens): what the byte
+  /// budget evicts first. Entries whose event has left its ring (trimmed,
+  /// expired) are skipped when reached and swept when they pile up.
+  struct Kept {
+    std::string token;
+    std::weak_ptr<const Publication> event;
+  };
+  std::deque<Kept> order_;
 };
 
 }  // namespace es

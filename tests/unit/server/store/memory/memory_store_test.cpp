@@ -80,7 +80,7 @@ TEST_CASE("memory store: without history a followed token's latest id still mean
   CHECK_FALSE(f.read_after("t", "2").gap);
   CHECK(f.read_after("t", "1").gap);
   f.store.unfollow("t");
-  CHECK(f.store.token_count() == 0);
+  CHECK(f.store.stats().tokens == 0);
   CHECK(f.read_after("t", "2").gap);
 }
 
@@ -94,9 +94,9 @@ TEST_CASE("memory store: latest and housekeeping follow the store's clock") {
   f.now += 2s;
   f.store.latest("t", [&](es::PublicationPtr p) { latest = std::move(p); });
   CHECK_FALSE(latest);
-  CHECK(f.store.token_count() == 1);
+  CHECK(f.store.stats().tokens == 1);
   f.store.housekeeping();
-  CHECK(f.store.token_count() == 0);
+  CHECK(f.store.stats().tokens == 0);
 }
 
 TEST_CASE("memory store: without ids events carry none") {

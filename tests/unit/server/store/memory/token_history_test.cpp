@@ -308,3 +308,68 @@ TEST_CASE("token history: a moved history keeps working, and a history cannot be
   CHECK(assigned.history_size("b") == 1);
   CHECK(assigned.limits().max_events == 2);
 }
+
+namespace {
+
+std::shared_ptr<es::Publication> sized(const std::string& id, std::size_t data_bytes) {
+  auto p = std::make_shared<es::Publication>();
+  p->id = id;
+  p->at = t0;
+  p->frames[0] = std::make_shared<const std::string>(std::string(data_bytes, 'x'));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("token history: the byte budget drops the oldest events of any token first") {
+  const std::size_t one = sized("x", 1000)->footprint();
+  es::HistoryLimits limits = history(100);
+  limits.max_bytes = 3 * one;
+  es::TokenHistory hub(limits);
+  hub.record("a", sized("1", 1000));
+  hub.record("b", sized("2", 1000));
+  hub.record("a", sized("3", 1000));
+  CHECK(hub.bytes() == 3 * one);
+  CHECK(hub.evicted() == 0);
+  hub.record("c", sized("4", 1000)); // "1" (token a) is the oldest of all
+  CHECK(hub.bytes() == 3 * one);
+  CHECK(hub.evicted() == 1);
+  CHECK(ids_of(hub.events_after("a", "0", t0)) == std::vector<std::string>{"3"});
+  hub.record("c", sized("5", 1000)); // then "2": token b is left with nothing and freed
+  CHECK(hub.history_size("b") == 0);
+  CHECK(hub.token_count() == 2);
+  const es::Replay resumed = hub.events_after("b", "2", t0);
+  CHECK(resumed.gap);
+}
+
+TEST_CASE("token history: bytes kept follow trimming, expiry and eviction exactly") {
+  std::mt19937 random(4242);
+  es::HistoryLimits limits = history(4, 50ms);
+  limits.max_bytes = 20'000;
+  es::TokenHistory hub(limits);
+  auto now = t0;
+  const std::vector<std::string> tokens = {"a", "b", "c", "d", "e", "f"};
+  for (int step = 0; step < 20'000; ++step) {
+    now += std::chrono::milliseconds(random() % 3);
+    auto p = sized(std::to_string(step), random() % 3000);
+    p->at = now;
+    hub.record(tokens[random() % tokens.size()], p);
+    if (step % 97 == 0) hub.expire(now);
+    REQUIRE(hub.bytes() <= limits.max_bytes);
+    std::size_t expected = 0;
+    for (const auto& t : tokens)
+      for (const auto& e : hub.events_after(t, "never-sent", t0).events) expected += e->footprint();
+    REQUIRE(hub.bytes() == expected);
+  }
+  CHECK(hub.evicted() > 0);
+}
+
+TEST_CASE("token history: one event larger than the whole budget is not kept at all") {
+  es::HistoryLimits limits = history(10);
+  limits.max_bytes = 100;
+  es::TokenHistory hub(limits);
+  hub.record("t", sized("1", 1000));
+  CHECK(hub.bytes() == 0);
+  CHECK(hub.history_size("t") == 0);
+  CHECK(hub.evicted() == 1);
+}
