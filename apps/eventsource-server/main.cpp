@@ -89,6 +89,16 @@ int main(int argc, char** argv) {
       ->check(non_negative)
       ->type_name("PORT");
   app.add_flag("-d,--debug", options.debug, "Log per-connection detail");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "Log lines as text, or as json (one object a line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}))
+      ->type_name("FORMAT");
+  std::string access_log = "on";
+  app.add_option("--access-log", access_log, "One log line per request and ended stream: on or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}))
+      ->type_name("on|off");
   app.add_flag("-j,--json", json, "Event data must be JSON; sent as written, on one line");
   app.add_flag("-i,--id", ids, "Give every event an id and keep a history for Last-Event-ID");
   app.add_option("-k,--keepalive", keepalive_ms, "Send the comment ': keepalive <unix time>' every MS ms; 0 = off")
@@ -158,6 +168,8 @@ int main(int argc, char** argv) {
   }
 
   options.port = port;
+  options.log_format = log_format == "json" ? es::LogFormat::json : es::LogFormat::text;
+  options.access_log = access_log == "on";
   options.keepalive = std::chrono::milliseconds(keepalive_ms);
   options.history_age = std::chrono::seconds(history_age_s);
   options.request_timeout = std::chrono::seconds(request_timeout_s);
@@ -190,7 +202,8 @@ int main(int argc, char** argv) {
       int sig = 0;
       sigwait(&stop_signals, &sig);
       if (!serving.load()) return;
-      std::fprintf(stderr, "received %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      // Logged by the server ("stopping: N streams to end"); nothing is
+      // written here: a stuck stderr must not keep the server from stopping.
       server.stop();
     });
     server.run();

@@ -17,13 +17,18 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <memory>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -185,4 +190,121 @@ TEST_CASE("server: options can come from a --config file") {
   REQUIRE_RESPONSE(big);
   CHECK(big->status == 413);
   CHECK(big->body == "Body too large (limit 32 bytes)\n");
+}
+
+namespace {
+
+/// eventsource-server with its stderr on a FIFO that nobody reads (opened
+/// read-write by the server's shell, so it never blocks on open): what
+/// `eventsource-server 2>&1 | sleep 60` does to it.
+struct StuckLogServer {
+  std::filesystem::path dir;
+  std::filesystem::path fifo;
+  int port = unused_port();
+  std::unique_ptr<Process> process;
+
+  StuckLogServer() {
+    char pattern[] = "/tmp/es-stuck-log-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    fifo = dir / "stderr";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    process = std::make_unique<Process>(std::vector<std::string>{
+        "/bin/sh", "-c",
+        "exec '" + program_path("eventsource-server") + "' -H 127.0.0.1 -P " + std::to_string(port) +
+            " -k 0 2<>'" + fifo.string() + "'"});
+    REQUIRE(wait_until([&] { return static_cast<bool>(client().Get("/stats")); }));
+  }
+  ~StuckLogServer() {
+    process.reset();
+    std::filesystem::remove_all(dir);
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(5);
+    c.set_read_timeout(5);
+    return c;
+  }
+  /// Publishes `n` events whose access lines are over a kilobyte each.
+  void post_many(int n) const {
+    auto c = client();
+    const std::string token(1000, 't');
+    auto s = std::make_unique<RawStream>(port);
+    s->send_get("/poll/" + token);
+    REQUIRE(s->read_until_contains("\r\n\r\n"));
+    for (int i = 0; i < n; ++i) {
+      auto res = c.Post("/ping/" + token, "x", "text/plain");
+      REQUIRE_RESPONSE(res);
+      REQUIRE(res->status == 200);
+    }
+  }
+  json stats() const {
+    auto res = client().Get("/stats");
+    REQUIRE_RESPONSE(res);
+    return json::parse(res->body);
+  }
+};
+
+} // namespace
+
+TEST_CASE("server: a stderr nobody reads never holds the server: publishes go on, lines are dropped and counted, SIGTERM stops it") {
+  StuckLogServer srv;
+  srv.post_many(3000); // ~3 MB of access lines: a 64 KB pipe and the 1 MiB buffer fill
+  CHECK(srv.stats()["events_published"] == 3000);
+  CHECK(srv.stats()["log_lines_dropped"].get<std::uint64_t>() > 0);
+  srv.process->signal(SIGTERM);
+  CHECK(srv.process->wait_exit(15s) == 0);
+}
+
+TEST_CASE("server: once its stderr is read again, one line says how many log lines were dropped") {
+  StuckLogServer srv;
+  srv.post_many(3000);
+  const auto dropped = srv.stats()["log_lines_dropped"].get<std::uint64_t>();
+  REQUIRE(dropped > 0);
+  const int fd = ::open(srv.fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(fd >= 0);
+  std::string seen;
+  const std::regex report("warning: (\\d+) log lines dropped: the log output was not being read\n");
+  std::smatch match;
+  CHECK(wait_until([&] {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) seen.append(buf, static_cast<std::size_t>(n));
+    return std::regex_search(seen, match, report);
+  }, 20s));
+  ::close(fd);
+  REQUIRE(match.size() == 2);
+  CHECK(std::stoull(match[1].str()) >= dropped); // the /stats request's own line may have been dropped too
+}
+
+TEST_CASE("server: --log-format json writes one object a line with time, level and message") {
+  Server srv({"--log-format", "json"});
+  auto res = srv.post("/ping/nobody", "x");
+  REQUIRE_RESPONSE(res);
+  REQUIRE(wait_until([&] { return srv.log().find("POST /ping/nobody") != std::string::npos; }));
+  std::istringstream lines(srv.log());
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    const json object = json::parse(line);
+    REQUIRE(object.size() == 3);
+    CHECK(std::regex_match(object["time"].get<std::string>(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    CHECK(object["level"] == "info");
+    ++parsed;
+  }
+  CHECK(parsed >= 2);
+  CHECK(json::parse(srv.log().substr(0, srv.log().find('\n')))["message"].get<std::string>().rfind("listening on 127.0.0.1:", 0) == 0);
+}
+
+TEST_CASE("server: --access-log off leaves out request and stream lines, not the rest") {
+  Server srv({"--access-log", "off"});
+  auto s = srv.subscribe("/poll/T");
+  auto res = srv.post("/ping/T", "x");
+  REQUIRE_RESPONSE(res);
+  REQUIRE(read_events(*s, 1));
+  s->close();
+  REQUIRE(srv.stop() == 0);
+  CHECK(srv.log().find("listening on") != std::string::npos);
+  CHECK(srv.log().find("stopped") != std::string::npos);
+  CHECK(srv.log().find("\"POST /ping/T") == std::string::npos);
+  CHECK(srv.log().find("\"GET /poll/T") == std::string::npos);
 }

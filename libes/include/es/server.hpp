@@ -105,6 +105,7 @@ struct ServerStats {
   std::uint64_t refused_connections = 0; ///< refused for lack of descriptors
   std::size_t history_bytes = 0;       ///< bytes kept for replay and latest (history_memory bounds it)
   std::uint64_t history_evictions = 0; ///< events dropped to stay within history_memory
+  std::uint64_t log_lines_dropped = 0; ///< lines lost because stderr did not keep up
   double uptime_seconds = 0;
 };
 

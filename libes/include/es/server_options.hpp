@@ -15,6 +15,9 @@
 
 namespace es {
 
+/// How log lines are written: as text, or one JSON object a line.
+enum class LogFormat { text, json };
+
 struct ServerOptions {
   /// Address to bind: an IPv4 or IPv6 literal or a host name.
   std::string host = "0.0.0.0";
@@ -63,8 +66,15 @@ struct ServerOptions {
 
   /// Per-connection detail in the log.
   bool debug = false;
+  /// text: "PEER \"REQUEST\" STATUS ..."; json: {"time","level","message"} a line.
+  LogFormat log_format = LogFormat::text;
+  /// One line per request and per ended stream.
+  bool access_log = true;
   /// Receives each log line (no line end). Called from several threads, one
-  /// line at a time. Empty: lines go to stderr.
+  /// line at a time, on the thread that logs (the loop's too: never block in
+  /// it). Empty: lines go to stderr through a buffer written by a thread of
+  /// its own, so a stuck stderr never holds the server (lines are dropped
+  /// and counted instead).
   std::function<void(std::string_view line)> log;
 };
 

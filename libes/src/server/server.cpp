@@ -69,7 +69,7 @@ class Server::Impl {
  public:
   explicit Impl(ServerOptions options)
       : options_((validate(options), std::move(options))),
-        log_(options_.log, options_.debug),
+        log_(options_.log, options_.debug, options_.log_format, options_.access_log),
         cors_(options_.cors_origins),
         framer_({&sse_}),
         store_(history_limits(options_), options_.kind.ids, framer_),
@@ -193,6 +193,7 @@ class Server::Impl {
     s.refused_connections = c[Counter::refused_connections];
     s.history_bytes = c[Counter::history_bytes];
     s.history_evictions = c[Counter::history_evictions];
+    s.log_lines_dropped = c[Counter::log_lines_dropped];
     s.uptime_seconds = uptime_seconds();
     return s;
   }

@@ -106,8 +106,9 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
     }
   });
 
+  if (!ctx.log.logs_access()) return;
   http.set_logger([log = &ctx.log](const httplib::Request& req, const httplib::Response& res) {
-    log->info(format_address(req.remote_addr, req.remote_port) + " \"" + req.method + " " + req.target + " " +
+    log->access(format_address(req.remote_addr, req.remote_port) + " \"" + req.method + " " + req.target + " " +
               req.version + "\" " + std::to_string(res.status) + " " + std::to_string(res.body.size()) + " " +
               format_duration(Clock::now() - request_started));
   });

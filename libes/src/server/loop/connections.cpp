@@ -107,7 +107,7 @@ void EventLoop::destroy(Connection& c) {
     const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd()));
     if (left.was_last) broker_.unfollow(left.token);
   }
-  if (c.subscriber_id != 0)
+  if (c.subscriber_id != 0 && log_.logs_access())
     log_access(c, 200,
                "stream " + format_duration(now_ - c.started) + ", " + std::to_string(c.events_written) + " events, " +
                    std::string(to_string(c.close_reason)));

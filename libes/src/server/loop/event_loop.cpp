@@ -124,6 +124,7 @@ void EventLoop::update_counters() {
   counters_.set(Counter::tokens, std::max(registry_.token_count(), store.tokens));
   counters_.set(Counter::history_bytes, store.bytes);
   counters_.set(Counter::history_evictions, store.evicted);
+  counters_.set(Counter::log_lines_dropped, log_.dropped()); // the server's one log: reported by its one loop
   counters_.set(Counter::subscribers, registry_.subscriber_count());
   counters_.set(Counter::connections, open_connections_);
   counters_.set(Counter::events_published, broker_.published());

@@ -250,7 +250,7 @@ void EventLoop::hand_off(Connection& c) {
 void EventLoop::respond_and_close(Connection& c, int status, std::string_view message,
                                   std::string_view extra_headers) {
   auto bytes = std::make_shared<const std::string>(plain_response(status, message, extra_headers));
-  log_access(c, status, std::to_string(bytes->size()) + " " + format_duration(now_ - c.started));
+  if (log_.logs_access()) log_access(c, status, std::to_string(bytes->size()) + " " + format_duration(now_ - c.started));
   c.input.clear();
   c.output.clear();
   c.output.push(std::move(bytes), false);
@@ -259,6 +259,7 @@ void EventLoop::respond_and_close(Connection& c, int status, std::string_view me
 }
 
 void EventLoop::log_access(const Connection& c, int status, std::string_view detail) const {
+  if (!log_.logs_access()) return;
   std::string line = c.remote;
   line += " \"";
   line += c.request_line.empty() ? std::string_view("-") : std::string_view(c.request_line);
@@ -266,7 +267,7 @@ void EventLoop::log_access(const Connection& c, int status, std::string_view det
   line += std::to_string(status);
   line += ' ';
   line += detail;
-  log_.info(line);
+  log_.access(line);
 }
 
 }  // namespace es

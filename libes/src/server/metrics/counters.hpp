@@ -26,6 +26,7 @@ enum class Counter : std::size_t {
   refused_connections, ///< refused for lack of descriptors
   history_bytes,       ///< gauge: bytes of history kept for replay and --latest
   history_evictions,   ///< events dropped from history to stay within --history-memory
+  log_lines_dropped,   ///< log lines lost because stderr did not keep up
   count_
 };
 
@@ -45,6 +46,7 @@ inline constexpr std::array<CounterSpec, static_cast<std::size_t>(Counter::count
     {Counter::refused_connections, "refused_connections", false},
     {Counter::history_bytes, "history_bytes", true},
     {Counter::history_evictions, "history_evictions", false},
+    {Counter::log_lines_dropped, "log_lines_dropped", false},
 }};
 
 /// A plain copy of the values, as read at one moment.
