@@ -34,7 +34,9 @@ constexpr const char* endpoints_help = R"(Endpoints:
   POST /ACTION/TOKEN        send the request body as event ACTION to TOKEN's streams;
                             ping: an event named ping; close: a last event, then the
                             streams end; retry: the body (milliseconds) as retry:
-  GET  /stats               counters as JSON
+  GET  /stats               counters as JSON                 \  from --admin-allow
+  GET  /metrics             Prometheus metrics                |  addresses only
+  GET  /health              200 ok, or 503 and the reason    /   (default loopback)
   OPTIONS *                 CORS preflight
 
 Every option may also be set in the --config file (TOML or INI: port = 8888).
@@ -148,6 +150,11 @@ int main(int argc, char** argv) {
                  "Let browser pages from ORIGIN read responses (repeatable; * = any)")
       ->type_name("ORIGIN")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::vector<std::string> admin_allow;
+  app.add_option("--admin-allow", admin_allow,
+                 "Addresses (CIDR) that may read /stats, /metrics and /health (repeatable; default loopback)")
+      ->type_name("CIDR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--workers", options.workers, "Threads for the request/response endpoints (1-1024)")
       ->capture_default_str()
       ->check(non_negative)
@@ -168,6 +175,7 @@ int main(int argc, char** argv) {
   }
 
   options.port = port;
+  if (!admin_allow.empty()) options.admin_allow = admin_allow;
   options.log_format = log_format == "json" ? es::LogFormat::json : es::LogFormat::text;
   options.access_log = access_log == "on";
   options.keepalive = std::chrono::milliseconds(keepalive_ms);
@@ -210,6 +218,13 @@ int main(int argc, char** argv) {
     serving = false;
     pthread_kill(signal_waiter.native_handle(), SIGTERM); // ends sigwait() if no signal came
     signal_waiter.join();
+  } catch (const std::invalid_argument& e) {
+    // Options the server refuses (a bad --admin-allow range): a usage error.
+    std::string message = e.what();
+    if (message.rfind("es::Server: ", 0) == 0) message.erase(0, 12);
+    if (message.rfind("admin_allow: ", 0) == 0) message.replace(0, 11, "--admin-allow");
+    std::fprintf(stderr, "eventsource-server: %s\n", message.c_str());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eventsource-server: %s\n", e.what());
     return 1;

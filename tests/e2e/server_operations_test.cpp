@@ -308,3 +308,58 @@ TEST_CASE("server: --access-log off leaves out request and stream lines, not the
   CHECK(srv.log().find("\"POST /ping/T") == std::string::npos);
   CHECK(srv.log().find("\"GET /poll/T") == std::string::npos);
 }
+
+TEST_CASE("server: GET /metrics is valid Prometheus text (promtool check metrics) and counts what happened") {
+  Server srv({"-i"});
+  INFO("server log:\n" << srv.log());
+  auto s = srv.subscribe("/poll/T");
+  for (int i = 0; i < 3; ++i) REQUIRE_RESPONSE(srv.post("/ping/T", "hello"));
+  REQUIRE(read_events(*s, 3));
+  auto res = srv.get("/metrics");
+  REQUIRE_RESPONSE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = res->body;
+  CHECK(text.find("\neventsource_subscribers{kind=\"sse\"} 1\n") != std::string::npos);
+  CHECK(text.find("\neventsource_events_published_total 3\n") != std::string::npos);
+  CHECK(text.find("\neventsource_fanout_duration_seconds_count 3\n") != std::string::npos);
+  CHECK(text.find("\neventsource_fanout_duration_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(text.find("# TYPE eventsource_stream_bytes_written_total counter\n") != std::string::npos);
+
+  // promtool (Debian's prometheus package) is the judge of the format and the naming conventions.
+  Process promtool({"/usr/bin/promtool", "check", "metrics"});
+  promtool.write_stdin(text);
+  promtool.close_stdin();
+  const auto status = promtool.wait_exit(30s);
+  INFO("promtool: " << promtool.out() << promtool.err());
+  CHECK(status == 0);
+  CHECK(promtool.out() + promtool.err() == "");
+}
+
+TEST_CASE("server: GET /health is 200 ok while serving") {
+  Server srv;
+  auto res = srv.get("/health");
+  REQUIRE_RESPONSE(res);
+  CHECK(res->status == 200);
+  CHECK(res->body == "ok\n");
+}
+
+TEST_CASE("server: /stats, /metrics and /health answer 403 to addresses outside --admin-allow, the rest is open") {
+  Server srv({"--admin-allow", "10.0.0.0/8", "--admin-allow", "fd00::/8"});
+  for (const char* path : {"/stats", "/metrics", "/health"}) {
+    auto res = srv.get(path);
+    REQUIRE_RESPONSE(res);
+    CHECK(res->status == 403);
+    CHECK(res->body == std::string("Forbidden: ") + path + " answers only addresses in --admin-allow\n");
+  }
+  auto s = srv.subscribe("/poll/T");
+  auto published = srv.post("/ping/T", "x");
+  REQUIRE_RESPONSE(published);
+  CHECK(published->status == 200);
+}
+
+TEST_CASE("server: a bad --admin-allow range is a usage error naming it (exit 2)") {
+  Process p({program_path("eventsource-server"), "-P", "0", "--admin-allow", "10.0.0.0/40"});
+  CHECK(p.wait_exit(10s) == 2);
+  CHECK(p.err() == "eventsource-server: --admin-allow: \"10.0.0.0/40\": the prefix length must be 0 to 32\n");
+}

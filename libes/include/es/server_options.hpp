@@ -54,6 +54,9 @@ struct ServerOptions {
   std::size_t max_queue = 4 << 20;
   /// Origins allowed to read responses from browser pages (CORS); "*" = any.
   std::vector<std::string> cors_origins;
+  /// Client addresses (CIDR: "10.0.0.0/8", "::1") that may read /stats,
+  /// /metrics and /health; others get 403. Loopback only by default.
+  std::vector<std::string> admin_allow{"127.0.0.0/8", "::1"};
 
   /// Threads serving the request/response endpoints (publish, stats, ...).
   unsigned workers = 4;

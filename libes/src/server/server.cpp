@@ -8,11 +8,13 @@
 #include "http/body_budget.hpp"
 #include "http/cors.hpp"
 #include "http/request_head.hpp"
+#include "net/cidr.hpp"
 #include "net/io/plain_socket_io.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/endpoints/handoff_stream.hpp"
 #include "server/endpoints/http_handoff.hpp"
 #include "server/loop/event_loop.hpp"
+#include "server/metrics/prometheus.hpp"
 #include "server/metrics/stats_json.hpp"
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/publication.hpp"
@@ -22,6 +24,8 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -36,6 +40,16 @@ void validate(const ServerOptions& o) {
     throw std::invalid_argument("es::Server: the listen action must be one path segment, not \"" + o.listen_action +
                                 "\"");
   if (!o.kind.transform) throw std::invalid_argument("es::Server: the event kind has no data transform");
+}
+
+std::vector<Cidr> admin_ranges(const std::vector<std::string>& texts) {
+  std::vector<Cidr> ranges;
+  for (const std::string& text : texts) {
+    auto range = Cidr::parse(text);
+    if (!range) throw std::invalid_argument("es::Server: admin_allow: " + range.error());
+    ranges.push_back(*range);
+  }
+  return ranges;
 }
 
 HistoryLimits history_limits(const ServerOptions& o) {
@@ -83,7 +97,10 @@ class Server::Impl {
                                  [this](std::string_view token, std::string_view action, std::string_view body) {
                                    return publish(token, action, body);
                                  },
-                                 [this] { return stats_json(); }});
+                                 [this] { return stats_json(); },
+                                 [this] { return metrics(); },
+                                 [this] { return unhealthy_reason(); },
+                                 admin_ranges(options_.admin_allow)});
   }
 
   ~Impl() {
@@ -133,6 +150,7 @@ class Server::Impl {
   }
 
   void stop() {
+    stopping_ = true;
     loop_.request_stop();
     if (loop_.on_loop_thread()) return; // from a hook: the loop stops after this turn
     std::thread to_join;
@@ -200,6 +218,22 @@ class Server::Impl {
 
   std::string stats_json() const { return render_stats_json(counters(), uptime_seconds()); }
 
+  std::string metrics() const {
+    MetricsSnapshot m;
+    m.counters = counters();
+    loop_.fanout_seconds().add_to(m.fanout_seconds);
+    m.kind_names = kind_names_;
+    m.uptime_seconds = uptime_seconds();
+    m.version = ES_VERSION;
+    return render_prometheus(m);
+  }
+
+  std::string unhealthy_reason() const {
+    if (stopping_.load()) return "Server is shutting down";
+    if (!running()) return "Server is not running";
+    return {};
+  }
+
  private:
   enum class State { idle, running, stopped };
 
@@ -244,6 +278,7 @@ class Server::Impl {
   CorsPolicy cors_;
   LoopHooks hooks_;
   SseKind sse_;
+  std::array<std::string_view, 1> kind_names_{sse_.name()};
   Framer framer_;
   MemoryStore store_;
   Broker broker_;
@@ -253,6 +288,7 @@ class Server::Impl {
 
   mutable std::mutex mutex_;
   State state_ = State::idle;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::chrono::steady_clock::time_point started_at_{};
 };

@@ -5,6 +5,7 @@
 #include "http/date.hpp"
 #include "http/plain_response.hpp"
 #include "server/endpoints/http_handoff.hpp"
+#include "server/metrics/prometheus.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -61,8 +62,26 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
     }
   });
 
-  http.Get("/stats", [ctx](const httplib::Request&, httplib::Response& res) {
-    res.set_content(ctx.stats_json(), "application/json");
+  // Operators' endpoints: counters and health say how busy the server is
+  // and what it holds, so only listed addresses may read them.
+  const auto admin_only = [ctx](const httplib::Request& req, httplib::Response& res) {
+    if (any_contains(ctx.admin_allow, req.remote_addr)) return true;
+    reply_text(res, 403, "Forbidden: " + req.path + " answers only addresses in --admin-allow");
+    return false;
+  };
+
+  http.Get("/stats", [ctx, admin_only](const httplib::Request& req, httplib::Response& res) {
+    if (admin_only(req, res)) res.set_content(ctx.stats_json(), "application/json");
+  });
+
+  http.Get("/metrics", [ctx, admin_only](const httplib::Request& req, httplib::Response& res) {
+    if (admin_only(req, res)) res.set_content(ctx.metrics(), std::string(prometheus_content_type));
+  });
+
+  http.Get("/health", [ctx, admin_only](const httplib::Request& req, httplib::Response& res) {
+    if (!admin_only(req, res)) return;
+    if (const std::string reason = ctx.unhealthy_reason(); !reason.empty()) return reply_text(res, 503, reason);
+    reply_text(res, 200, "ok");
   });
 
   // GET /poll/TOKEN never gets here: the streaming loop answers it.

@@ -3,20 +3,24 @@
 // The request/response endpoints of eventsource-server, served by
 // cpp-httplib on handed-off connections:
 //   POST /ACTION/TOKEN   publish (200/202 JSON; 400, 404, 413, 503 text)
-//   GET  /stats          counters (JSON)
+//   GET  /stats          counters (JSON)                  \  only from --admin-allow
+//   GET  /metrics        Prometheus text format            |  addresses (403 from
+//   GET  /health         200 "ok" or 503 with the reason   /  others)
 //   GET  /OTHER/TOKEN    404 naming the listen action
 //   OPTIONS *            CORS preflight (204)
 // plus one-line text/plain bodies for every error and an access log line
 // per request.
 
-#include "http/cors.hpp"
 #include "common/log.hpp"
+#include "http/cors.hpp"
+#include "net/cidr.hpp"
 
 #include <es/server.hpp>
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace httplib {
 class Server;
@@ -30,6 +34,11 @@ struct EndpointContext {
   const Log& log;
   std::function<PublishResult(std::string_view token, std::string_view action, std::string_view body)> publish;
   std::function<std::string()> stats_json; ///< the body of GET /stats
+  std::function<std::string()> metrics;    ///< the body of GET /metrics
+  /// Why the server cannot serve now, or "" when it can (GET /health).
+  std::function<std::string()> unhealthy_reason;
+  /// Who may read /stats, /metrics and /health.
+  std::vector<Cidr> admin_allow;
 };
 
 void install_endpoints(httplib::Server& http, EndpointContext context);

@@ -106,6 +106,7 @@ void EventLoop::destroy(Connection& c) {
   if (c.state == ConnectionState::streaming) {
     const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd()));
     if (left.was_last) broker_.unfollow(left.token);
+    counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
   }
   if (c.subscriber_id != 0 && log_.logs_access())
     log_access(c, 200,

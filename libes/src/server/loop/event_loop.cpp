@@ -129,6 +129,7 @@ void EventLoop::update_counters() {
   counters_.set(Counter::connections, open_connections_);
   counters_.set(Counter::events_published, broker_.published());
   counters_.set(Counter::events_delivered, delivered_);
+  counters_.set(Counter::bytes_written, bytes_written_);
 }
 
 // ---------------------------------------------------------------------------

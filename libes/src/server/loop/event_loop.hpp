@@ -27,6 +27,7 @@
 #include "server/loop/connection.hpp"
 #include "server/loop/fanout_scheduler.hpp"
 #include "server/metrics/counters.hpp"
+#include "server/metrics/histogram.hpp"
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/registry.hpp"
 #include "server/subscribers/subscriber_kind.hpp"
@@ -34,6 +35,7 @@
 #include <es/server.hpp>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -105,6 +107,9 @@ class EventLoop final : private PublicationSink {
   /// A worker is done with a handed-off connection.
   void give_back(Connection& connection, bool keep_alive);
   const CounterTable& counters() const noexcept { return counters_; }
+  /// How long fan-outs take: from a publication's delivery to the last of
+  /// its subscribers' queues written.
+  const Histogram& fanout_seconds() const noexcept { return fanout_seconds_; }
 
  private:
   // event_loop.cpp
@@ -194,7 +199,14 @@ class EventLoop final : private PublicationSink {
   std::vector<char> scratch_;  // every read lands here first
   std::vector<LoopMessage> messages_;
   CounterTable counters_;
+  Histogram fanout_seconds_;
+  struct Fanout {
+    std::uint64_t after_marks; ///< done once the scheduler has taken this many marks
+    LoopClock::time_point started;
+  };
+  std::deque<Fanout> fanouts_;
   std::uint64_t delivered_ = 0;
+  std::uint64_t bytes_written_ = 0;
 
   LoopClock::time_point now_{};
   LoopClock::time_point next_keepalive_{};

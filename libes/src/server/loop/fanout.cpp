@@ -23,6 +23,7 @@ std::size_t EventLoop::deliver(std::string_view token, const PublicationPtr& pub
       enqueue(*c, publication->framed_for(c->kind), true);
   }
   cut_off_slow();
+  if (count > 0) fanouts_.push_back({scheduler_.marks_made(), LoopClock::now()});
 
   if (close_after) {
     const std::vector<SubscriberId> ending = registry_.subscribers(token);
@@ -61,6 +62,12 @@ void EventLoop::flush_dirty(std::size_t budget) {
   }
   scheduler_.compact();
   cut_off_slow();
+  // A fan-out is over once every queue marked for it has been written (or
+  // found waiting for the kernel): its duration goes into the histogram.
+  while (!fanouts_.empty() && scheduler_.marks_taken() >= fanouts_.front().after_marks) {
+    fanout_seconds_.observe(now_ - fanouts_.front().started);
+    fanouts_.pop_front();
+  }
 }
 
 void EventLoop::flush(Connection& c) {
@@ -73,6 +80,7 @@ void EventLoop::flush(Connection& c) {
     for (std::size_t i = 0; i < n; ++i) total += pieces[i].iov_len;
     IoResult r = c.io->write(std::span<const iovec>(pieces.data(), n));
     if (r.status == IoStatus::ok) {
+      bytes_written_ += r.bytes;
       const std::size_t events = c.output.consume(r.bytes);
       c.events_written += events;
       delivered_ += events;

@@ -22,6 +22,7 @@ enum class Counter : std::size_t {
   connections,         ///< gauge: open connections of every kind
   events_published,    ///< accepted publishes
   events_delivered,    ///< events written completely to a subscriber
+  bytes_written,       ///< bytes written to subscriber streams
   slow_disconnects,    ///< subscribers cut off at max_queue
   refused_connections, ///< refused for lack of descriptors
   history_bytes,       ///< gauge: bytes of history kept for replay and --latest
@@ -32,32 +33,39 @@ enum class Counter : std::size_t {
 
 struct CounterSpec {
   Counter counter;
-  std::string_view name; ///< the /stats field
-  bool gauge;            ///< a level that goes up and down, not a running total
+  std::string_view name;   ///< the /stats field
+  bool gauge;              ///< a level that goes up and down, not a running total
+  std::string_view metric; ///< the /metrics name (Prometheus conventions: _total, base units)
+  std::string_view help;   ///< the /metrics HELP text
 };
 
 inline constexpr std::array<CounterSpec, static_cast<std::size_t>(Counter::count_)> counter_specs{{
-    {Counter::tokens, "tokens", true},
-    {Counter::subscribers, "subscribers", true},
-    {Counter::connections, "connections", true},
-    {Counter::events_published, "events_published", false},
-    {Counter::events_delivered, "events_delivered", false},
-    {Counter::slow_disconnects, "slow_disconnects", false},
-    {Counter::refused_connections, "refused_connections", false},
-    {Counter::history_bytes, "history_bytes", true},
-    {Counter::history_evictions, "history_evictions", false},
-    {Counter::log_lines_dropped, "log_lines_dropped", false},
+    {Counter::tokens, "tokens", true, "eventsource_tokens", "Tokens with subscribers or kept history."},
+    {Counter::subscribers, "subscribers", true, "eventsource_subscribers", "Open subscriber streams, by kind."},
+    {Counter::connections, "connections", true, "eventsource_connections", "Open client connections of every kind."},
+    {Counter::events_published, "events_published", false, "eventsource_events_published_total", "Events accepted for publishing."},
+    {Counter::events_delivered, "events_delivered", false, "eventsource_events_delivered_total", "Events written completely to a subscriber."},
+    {Counter::bytes_written, "bytes_written", false, "eventsource_stream_bytes_written_total", "Bytes written to subscriber streams."},
+    {Counter::slow_disconnects, "slow_disconnects", false, "eventsource_slow_consumer_disconnects_total", "Subscribers cut off for lagging past --max-queue."},
+    {Counter::refused_connections, "refused_connections", false, "eventsource_refused_connections_total", "Connections refused for lack of file descriptors."},
+    {Counter::history_bytes, "history_bytes", true, "eventsource_history_bytes", "Bytes kept for replay and --latest."},
+    {Counter::history_evictions, "history_evictions", false, "eventsource_history_evictions_total", "Events dropped from history to stay within --history-memory."},
+    {Counter::log_lines_dropped, "log_lines_dropped", false, "eventsource_log_lines_dropped_total", "Log lines lost because standard error did not keep up."},
 }};
 
 /// A plain copy of the values, as read at one moment.
 struct CounterSnapshot {
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::count_)> values{};
+  std::array<std::uint64_t, 4> subscribers_by_kind{};
   std::uint64_t operator[](Counter c) const noexcept { return values[static_cast<std::size_t>(c)]; }
 };
 
 /// One loop's counters. Written by its thread only.
 class CounterTable {
  public:
+  /// Open streams per subscriber kind (index = the kind's).
+  std::array<std::atomic<std::uint64_t>, 4> subscribers_by_kind{};
+
   void set(Counter c, std::uint64_t value) noexcept { slot(c).store(value, std::memory_order_relaxed); }
   void add(Counter c, std::uint64_t n = 1) noexcept {
     // One writer: a load and a store, no locked read-modify-write.
@@ -74,8 +82,11 @@ class CounterTable {
 /// The sum over every loop's table.
 inline CounterSnapshot sum(std::span<const CounterTable* const> tables) noexcept {
   CounterSnapshot out;
-  for (const CounterTable* t : tables)
+  for (const CounterTable* t : tables) {
     for (const auto& spec : counter_specs) out.values[static_cast<std::size_t>(spec.counter)] += t->get(spec.counter);
+    for (std::size_t k = 0; k < out.subscribers_by_kind.size(); ++k)
+      out.subscribers_by_kind[k] += t->subscribers_by_kind[k].load(std::memory_order_relaxed);
+  }
   return out;
 }
 

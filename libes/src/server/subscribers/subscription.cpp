@@ -70,6 +70,7 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   c.started = now_;
   std::string().swap(c.input);
   if (registry_.subscribe(static_cast<SubscriberId>(c.fd()), c.token)) broker_.follow(c.token);
+  counters_.subscribers_by_kind[c.kind].fetch_add(1, std::memory_order_relaxed);
 
   enqueue(c, opening.head, false);
   if (log_.debugging())
@@ -162,6 +163,7 @@ void EventLoop::end_subscription(Connection& c, CloseReason reason) {
   if (c.state != ConnectionState::streaming) return;
   if (const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd())); left.was_last)
     broker_.unfollow(left.token);
+  counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
   c.state = ConnectionState::closing;
   c.held.reset();
   if (reason == CloseReason::slow_consumer) {
