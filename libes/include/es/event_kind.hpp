@@ -52,6 +52,9 @@ struct ES_API EventKind {
   Transform transform;
   /// Null: events carry no id.
   std::shared_ptr<IdSource> ids;
+  /// Event data is JSON text (json_events): framings that embed the data in
+  /// JSON (WebSocket subscribers) put the value itself, not a string.
+  bool json_data = false;
 
   bool allows(std::string_view action) const;
 

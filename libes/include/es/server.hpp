@@ -47,7 +47,7 @@ struct ES_API SubscriberInfo {
   std::string_view last_event_id;
   /// The request's headers (check_connection only; empty in on_open/on_close).
   std::span<const HeaderView> headers;
-  /// The subscriber kind: "sse" (EventSource).
+  /// The subscriber kind: "sse" (EventSource) or "websocket".
   std::string_view kind;
 
   /// The first header named `name` (case-insensitive), or nullopt.
@@ -68,6 +68,7 @@ enum class CloseReason {
   slow_consumer,  ///< its unsent bytes passed max_queue
   write_failed,   ///< a socket error
   server_stopped, ///< stop()
+  protocol_error, ///< the client broke the protocol (a bad WebSocket frame)
 };
 ES_API std::string_view to_string(CloseReason reason) noexcept;
 

@@ -20,6 +20,7 @@
 #include "server/pubsub/publication.hpp"
 #include "server/store/memory/memory_store.hpp"
 #include "server/subscribers/sse_kind.hpp"
+#include "server/subscribers/websocket_kind.hpp"
 
 #include <httplib.h>
 
@@ -75,6 +76,7 @@ std::string_view to_string(CloseReason reason) noexcept {
     case CloseReason::slow_consumer: return "slow consumer";
     case CloseReason::write_failed: return "write failed";
     case CloseReason::server_stopped: return "server stopped";
+    case CloseReason::protocol_error: return "protocol error";
   }
   return "unknown";
 }
@@ -85,10 +87,11 @@ class Server::Impl {
       : options_((validate(options), std::move(options))),
         log_(options_.log, options_.debug, options_.log_format, options_.access_log),
         cors_(options_.cors_origins),
-        framer_({&sse_}),
+        websocket_(options_.kind.json_data, cors_),
+        framer_({&websocket_, &sse_}),
         store_(history_limits(options_), options_.kind.ids, framer_),
         broker_(store_, framer_),
-        loop_(LoopSetup{options_, log_, cors_, hooks_, {&sse_}, broker_, plain_socket_io(),
+        loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_, plain_socket_io(),
                         [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
@@ -277,8 +280,10 @@ class Server::Impl {
   Log log_;
   CorsPolicy cors_;
   LoopHooks hooks_;
+  // Asked in this order: WebSocket takes upgrades, SSE the rest.
+  WebSocketKind websocket_;
   SseKind sse_;
-  std::array<std::string_view, 1> kind_names_{sse_.name()};
+  std::array<std::string_view, 2> kind_names_{websocket_.name(), sse_.name()};
   Framer framer_;
   MemoryStore store_;
   Broker broker_;

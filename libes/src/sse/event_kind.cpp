@@ -111,6 +111,7 @@ EventKind EventKind::json_events() {
   EventKind kind = string_events();
   kind.name = "json";
   kind.transform = compact_json;
+  kind.json_data = true;
   return kind;
 }
 

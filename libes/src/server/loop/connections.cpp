@@ -109,7 +109,7 @@ void EventLoop::destroy(Connection& c) {
     counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
   }
   if (c.subscriber_id != 0 && log_.logs_access())
-    log_access(c, 200,
+    log_access(c, kinds_[c.kind]->opening_status(),
                "stream " + format_duration(now_ - c.started) + ", " + std::to_string(c.events_written) + " events, " +
                    std::string(to_string(c.close_reason)));
   if (log_.debugging()) log_.debug("closed " + c.remote + " (fd " + std::to_string(c.fd()) + ")");

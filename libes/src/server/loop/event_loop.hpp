@@ -170,7 +170,9 @@ class EventLoop final : private PublicationSink {
   void replay_to(Connection& c, const std::string& last_id);
   void join_replay(QueueRef ref, std::string last_id, Replay replay);
   void read_stream_input(Connection& c);
-  void end_subscription(Connection& c, CloseReason reason);
+  /// Ends a stream; with `flush_first` what is queued (a close frame) is
+  /// written before the connection closes.
+  void end_subscription(Connection& c, CloseReason reason, bool flush_first = false);
   void start_closing(Connection& c);
   SubscriberInfo info_of(const Connection& c) const;
 

@@ -48,6 +48,17 @@ std::size_t WriteQueue::consume(std::size_t bytes) noexcept {
   return events;
 }
 
+void WriteQueue::drop_unstarted() noexcept {
+  // Keep a piece the kernel has begun to take: cutting it would corrupt the stream.
+  const std::size_t keep = head_ + (offset_ > 0 && head_ < items_.size() ? 1 : 0);
+  for (std::size_t i = keep; i < items_.size(); ++i) unsent_ -= items_[i].bytes->size();
+  items_.resize(keep);
+  if (head_ == items_.size()) {
+    items_.clear();
+    head_ = 0;
+  }
+}
+
 void WriteQueue::clear() noexcept {
   items_.clear();
   head_ = 0;

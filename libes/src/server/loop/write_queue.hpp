@@ -31,6 +31,9 @@ class WriteQueue {
   /// Drops `bytes` written by the kernel; returns how many events were
   /// thereby written completely.
   std::size_t consume(std::size_t bytes) noexcept;
+  /// Drops what the kernel has not begun to take, keeping a partly written
+  /// piece: room for a last message (a WebSocket close frame).
+  void drop_unstarted() noexcept;
   /// Drops everything (the connection is gone).
   void clear() noexcept;
 

@@ -13,6 +13,7 @@ class SseKind final : public SubscriberKind {
   std::string_view name() const noexcept override { return "sse"; }
   bool accepts(const http::RequestHead& head) const override;
   StreamOpening open(const http::RequestHead& head, const CorsHeaders& cors) const override;
+  int opening_status() const noexcept override { return 200; }
   std::string invalid_reason(const Event& event) const override;
   Result<SharedBytes> frame(const Event& event) const override;
   SharedBytes keepalive(std::int64_t unix_time) const override;

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,8 +41,9 @@ class InputState {
 
 /// What a kind wants done after reading client bytes on an open stream.
 struct InputReply {
-  SharedBytes send;   ///< bytes to queue (a pong, a close frame), or null
-  bool close = false; ///< end the stream (after `send`)
+  SharedBytes send;                 ///< bytes to queue (a pong, a close frame), or null
+  std::optional<CloseReason> close; ///< end the stream, once `send` is written
+  std::string detail;               ///< why, for the log (a protocol error)
 };
 
 /// How a subscription request is answered: the bytes that open the stream,
@@ -63,6 +65,8 @@ class SubscriberKind {
   virtual bool accepts(const http::RequestHead& head) const = 0;
   /// The answer to an accepted subscription request.
   virtual StreamOpening open(const http::RequestHead& head, const CorsHeaders& cors) const = 0;
+  /// The status of that answer, for the access log (200, 101).
+  virtual int opening_status() const noexcept = 0;
 
   /// Why `event` cannot be framed (checked before the store gives it an id),
   /// or "" when it can.

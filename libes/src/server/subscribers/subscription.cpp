@@ -137,7 +137,10 @@ void EventLoop::read_stream_input(Connection& c) {
       InputReply reply = kinds_[c.kind]->on_input(c.input_state.get(), std::string_view(scratch_.data(), r.bytes));
       if (reply.send) enqueue(c, reply.send, false);
       if (reply.close) {
-        end_subscription(c, CloseReason::client_closed);
+        if (!reply.detail.empty() && log_.debugging())
+          log_.debug(c.remote + " on \"" + c.token + "\": " + reply.detail + ": closing");
+        // The reply (a close frame) is written before the connection closes.
+        end_subscription(c, *reply.close, /*flush_first=*/true);
         return;
       }
       continue;
@@ -159,7 +162,7 @@ SubscriberInfo EventLoop::info_of(const Connection& c) const {
   return info;
 }
 
-void EventLoop::end_subscription(Connection& c, CloseReason reason) {
+void EventLoop::end_subscription(Connection& c, CloseReason reason, bool flush_first) {
   if (c.state != ConnectionState::streaming) return;
   if (const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd())); left.was_last)
     broker_.unfollow(left.token);
@@ -180,14 +183,36 @@ void EventLoop::end_subscription(Connection& c, CloseReason reason) {
     }
   }
   switch (reason) {
-    case CloseReason::client_closed:
     case CloseReason::write_failed:
-    case CloseReason::slow_consumer:
       destroy(c);
+      return;
+    case CloseReason::client_closed:
+    case CloseReason::protocol_error:
+      if (flush_first) {
+        c.linger = true;
+        start_closing(c);
+      }
+      else
+        destroy(c);
+      return;
+    case CloseReason::slow_consumer:
+      // A kind with a last word (a WebSocket close frame) says it in place
+      // of what the subscriber could not take; SSE has none: cut at once.
+      if (SharedBytes farewell = kinds_[c.kind]->farewell(reason)) {
+        c.output.drop_unstarted();
+        c.output.push(std::move(farewell), false);
+        c.linger = true; // then wait (briefly) for the client's answering close
+        start_closing(c);
+      } else {
+        destroy(c);
+      }
       return;
     case CloseReason::token_closed:
     case CloseReason::server_stopped:
-      if (SharedBytes farewell = kinds_[c.kind]->farewell(reason)) c.output.push(std::move(farewell), false);
+      if (SharedBytes farewell = kinds_[c.kind]->farewell(reason)) {
+        c.output.push(std::move(farewell), false);
+        c.linger = true; // RFC 6455, 7.1.1: the client answers the close, then we close
+      }
       start_closing(c);
       return;
   }
