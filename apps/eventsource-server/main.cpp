@@ -43,13 +43,36 @@ Every option may also be set in the --config file (TOML or INI: port = 8888).
 SIGINT or SIGTERM: streams end cleanly, then exit 0.)";
 
 // The hard limit is what an administrator allowed; the soft default (often
-// 1024) would cap subscribers for no reason.
-void raise_descriptor_limit() {
+// 1024) would cap subscribers for no reason. Returns the soft limit now in
+// force (0 if unknown).
+rlim_t raise_descriptor_limit() {
   rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    // An unlimited hard limit is refused (the kernel caps at fs.nr_open):
+    // then the soft limit stays as it was.
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
   }
+  return rl.rlim_cur;
+}
+
+// One line for the log: each stream holds one descriptor. Seven are taken
+// anyway (stdio, the listening socket, epoll, the mailbox, the spare kept for
+// EMFILE: docs/server.md measured 93 streams under `ulimit -n 100`), and a
+// publisher's request holds one while a worker serves it. Large figures are
+// rounded down (to hundreds from 10,000, to thousands from 100,000).
+std::string descriptor_line(rlim_t limit, unsigned workers) {
+  if (limit == 0) return "descriptors: unknown";
+  if (limit == RLIM_INFINITY) return "descriptors: unlimited";
+  const rlim_t reserved = 7 + rlim_t{workers};
+  rlim_t streams = limit > reserved ? limit - reserved : 0;
+  if (streams >= 100000)
+    streams -= streams % 1000;
+  else if (streams >= 10000)
+    streams -= streams % 100;
+  return "descriptors: " + std::to_string(limit) + " (about " + std::to_string(streams) + " streams)";
 }
 
 es::EventKind choose_kind(bool json, bool ids) {
@@ -187,7 +210,7 @@ int main(int argc, char** argv) {
   else
     options.kind.actions.insert(allowed_actions.begin(), allowed_actions.end());
 
-  raise_descriptor_limit();
+  const std::string descriptors = descriptor_line(raise_descriptor_limit(), options.workers);
 
   // SIGINT and SIGTERM are taken by one thread with sigwait(); blocked before
   // any other thread starts so that every thread inherits the mask.
@@ -205,6 +228,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "eventsource-server: %s (is another server running? choose one with -P)\n", e.what());
       return 1;
     }
+    std::fprintf(stderr, "%s\n", descriptors.c_str());
     std::atomic<bool> serving{true};
     std::thread signal_waiter([&] {
       int sig = 0;
