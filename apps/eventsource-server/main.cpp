@@ -58,23 +58,6 @@ rlim_t raise_descriptor_limit() {
   return rl.rlim_cur;
 }
 
-// One line for the log: each stream holds one descriptor. Seven are taken
-// anyway (stdio, the listening socket, epoll, the mailbox, the spare kept for
-// EMFILE: docs/server.md measured 93 streams under `ulimit -n 100`), and a
-// publisher's request holds one while a worker serves it. Large figures are
-// rounded down (to hundreds from 10,000, to thousands from 100,000).
-std::string descriptor_line(rlim_t limit, unsigned workers) {
-  if (limit == 0) return "descriptors: unknown";
-  if (limit == RLIM_INFINITY) return "descriptors: unlimited";
-  const rlim_t reserved = 7 + rlim_t{workers};
-  rlim_t streams = limit > reserved ? limit - reserved : 0;
-  if (streams >= 100000)
-    streams -= streams % 1000;
-  else if (streams >= 10000)
-    streams -= streams % 100;
-  return "descriptors: " + std::to_string(limit) + " (about " + std::to_string(streams) + " streams)";
-}
-
 es::EventKind choose_kind(bool json, bool ids) {
   if (json) return ids ? es::EventKind::json_id_events() : es::EventKind::json_events();
   return ids ? es::EventKind::string_id_events() : es::EventKind::string_events();
@@ -210,7 +193,8 @@ int main(int argc, char** argv) {
   else
     options.kind.actions.insert(allowed_actions.begin(), allowed_actions.end());
 
-  const std::string descriptors = descriptor_line(raise_descriptor_limit(), options.workers);
+  // The server logs what it then has ("descriptors: N (about M streams)").
+  raise_descriptor_limit();
 
   // SIGINT and SIGTERM are taken by one thread with sigwait(); blocked before
   // any other thread starts so that every thread inherits the mask.
@@ -228,7 +212,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "eventsource-server: %s (is another server running? choose one with -P)\n", e.what());
       return 1;
     }
-    std::fprintf(stderr, "%s\n", descriptors.c_str());
     std::atomic<bool> serving{true};
     std::thread signal_waiter([&] {
       int sig = 0;

@@ -26,6 +26,28 @@ constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP;
 
 }  // namespace
 
+// One line for the log: each stream holds one descriptor. Seven are taken
+// anyway (stdio, the listening socket, epoll, the mailbox, the spare kept for
+// EMFILE: docs/server.md measured 93 streams under `ulimit -n 100`), and a
+// publisher's request holds one while a worker serves it. Large figures are
+// rounded down (to hundreds from 10,000, to thousands from 100,000).
+std::string descriptor_capacity_line(unsigned workers) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return "descriptors: unknown";
+  if (rl.rlim_cur == RLIM_INFINITY) return "descriptors: unlimited";
+  const rlim_t reserved = 7 + rlim_t{workers};
+  rlim_t streams = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 0;
+  if (streams >= 100000)
+    streams -= streams % 1000;
+  else if (streams >= 10000)
+    streams -= streams % 100;
+  return "descriptors: " + std::to_string(rl.rlim_cur) + " (about " + std::to_string(streams) + " streams)";
+}
+
+namespace {
+
+}  // namespace
+
 void EventLoop::accept_ready() {
   for (int i = 0; i < loop_limits::accept_burst; ++i) {
     AcceptedSocket socket;

@@ -45,6 +45,7 @@ void EventLoop::run() {
   now_ = LoopClock::now();
   next_keepalive_ = options_.keepalive.count() > 0 ? now_ + options_.keepalive : LoopClock::time_point::max();
   next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
+  log_.info(descriptor_capacity_line(options_.workers));
   log_.info("listening on " + listener_->address());
 
   std::array<epoll_event, 512> events;

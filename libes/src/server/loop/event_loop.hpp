@@ -46,6 +46,9 @@
 
 namespace es {
 
+/// "descriptors: 20000 (about 19900 streams)": what the descriptor limit allows.
+std::string descriptor_capacity_line(unsigned workers);
+
 struct LoopHooks {
   Server::CheckConnection check_connection;
   Server::OpenHook on_open;
