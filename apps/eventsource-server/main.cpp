@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("eventsource-server ") + ES_VERSION);
   app.set_config("--config", "", "Read options from FILE (TOML or INI; keys are the long option names)");
   app.get_config_ptr()->type_name("FILE");
+  // A misspelt key in the file must not be ignored in silence.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(34);
 
   es::ServerOptions options;

@@ -364,3 +364,16 @@ TEST_CASE("server: a bad --admin-allow range is a usage error naming it (exit 2)
   CHECK(p.wait_exit(10s) == 2);
   CHECK(p.err() == "eventsource-server: --admin-allow: \"10.0.0.0/40\": the prefix length must be 0 to 32\n");
 }
+
+TEST_CASE("server: a key in the --config file that is no option is a usage error naming it (exit 2)") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("eventsource-server-e2e-typo-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream config(path);
+    config << "port = 0\nhistroy = 5\n";
+  }
+  Process p({program_path("eventsource-server"), "--config", path.string()});
+  CHECK(p.wait_exit(10s) == 2);
+  std::filesystem::remove(path);
+  CHECK(p.err().find("histroy") != std::string::npos);
+}
