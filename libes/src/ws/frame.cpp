@@ -4,6 +4,13 @@
 #include <utility>
 
 namespace es::ws {
+namespace {
+
+bool sendable_close_code(std::uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+}
+
+}  // namespace
 
 std::string encode_frame(Opcode opcode, std::string_view payload) {
   std::string frame;
@@ -96,6 +103,9 @@ FrameEvent FrameReader::next() {
         event.code = payload.size() >= 2 ? static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
                                                                       static_cast<std::uint8_t>(payload[1]))
                                          : 1005;
+        // 7.4: 1005, 1006, 1015 and unassigned codes are never sent in a frame.
+        if (payload.size() >= 2 && !sendable_close_code(event.code))
+          return fail(CloseCode::protocol_error, "invalid close code " + std::to_string(event.code));
         event.payload = std::move(payload);
         return event;
       case 0x9:

@@ -124,6 +124,8 @@ TEST_CASE("ws frame: the RFC's rules for clients are enforced with 1002, size wi
       {client_frame(0x0, "x"), 1002, "continuation without a message"},
       {client_frame(0x1, "a", false) + client_frame(0x1, "b"), 1002, "new message inside a fragmented one"},
       {client_frame(0x8, "\x03"), 1002, "close frame with a 1-byte payload"},
+      {client_frame(0x8, "\x03\xed"), 1002, "invalid close code 1005"},
+      {client_frame(0x8, "\x03\xe7"), 1002, "invalid close code 999"},
       {client_frame(0x1, std::string(5000, 'x')), 1009, "message over 4096 bytes"},
       {client_frame(0x1, std::string(3000, 'x'), false) + client_frame(0x0, std::string(3000, 'x')), 1009,
        "message over 4096 bytes"},

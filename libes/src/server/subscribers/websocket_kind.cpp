@@ -14,11 +14,6 @@ std::string json_string(std::string_view text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-/// RFC 6455, 7.4: the codes an endpoint may send in a close frame.
-bool valid_close_code(std::uint16_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
-}
-
 class ReaderState final : public InputState {
  public:
   ws::FrameReader reader{WebSocketKind::max_client_message};
@@ -106,13 +101,6 @@ InputReply WebSocketKind::on_input(InputState* state, std::string_view bytes) co
         out += ws::encode_frame(ws::Opcode::pong, e.payload);
         break;
       case ws::FrameEvent::Kind::close:
-        if (e.code != 1005 && !valid_close_code(e.code)) {
-          out += ws::encode_close(ws::CloseCode::protocol_error, "invalid close code");
-          reply.send = std::make_shared<const std::string>(std::move(out));
-          reply.close = CloseReason::protocol_error;
-          reply.detail = "close code " + std::to_string(e.code);
-          return reply;
-        }
         // The closing handshake: answer with the client's code (none: 1000), then close.
         out += ws::encode_close(e.code == 1005 ? ws::CloseCode::normal : static_cast<ws::CloseCode>(e.code));
         reply.send = std::make_shared<const std::string>(std::move(out));
