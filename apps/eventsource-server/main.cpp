@@ -30,7 +30,9 @@ namespace {
 
 constexpr const char* endpoints_help = R"(Endpoints:
   GET  /poll/TOKEN          open the event stream of TOKEN (text/event-stream);
-                            Last-Event-ID (or ?lastEventId=ID) replays what was missed
+                            Last-Event-ID (or ?lastEventId=ID) replays what was missed;
+                            with Upgrade: websocket, a WebSocket: one JSON text frame
+                            an event, {"data", "event", "id", "retry"}
   POST /ACTION/TOKEN        send the request body as event ACTION to TOKEN's streams;
                             ping: an event named ping; close: a last event, then the
                             streams end; retry: the body (milliseconds) as retry:
@@ -38,6 +40,7 @@ constexpr const char* endpoints_help = R"(Endpoints:
   GET  /metrics             Prometheus metrics                |  addresses only
   GET  /health              200 ok, or 503 and the reason    /   (default loopback)
   OPTIONS *                 CORS preflight
+  GET  /                    the demo page, with --demo
 
 Every option may also be set in the --config file (TOML or INI: port = 8888).
 SIGINT or SIGTERM: streams end cleanly, then exit 0.)";
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
       ->check(non_negative)
       ->type_name("PORT");
   app.add_flag("-d,--debug", options.debug, "Log per-connection detail");
+  app.add_flag("--demo", options.demo, "Serve a demo page at GET / (EventSource and WebSocket, publish, reconnect)");
   std::string log_format = "text";
   app.add_option("--log-format", log_format, "Log lines as text, or as json (one object a line)")
       ->capture_default_str()

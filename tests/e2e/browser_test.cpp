@@ -32,6 +32,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -49,7 +50,7 @@ namespace fs = std::filesystem;
 
 constexpr auto kBrowserDeadline = 30s; // a cold chromium start on a busy 2-core machine
 
-fs::path page_file() { return fs::path(__FILE__).parent_path() / "browser" / "eventsource_page.html"; }
+fs::path browser_dir() { return fs::path(__FILE__).parent_path() / "browser"; }
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -62,10 +63,13 @@ std::string read_file(const fs::path& path) {
 /// Serves the page and collects the records it POSTs to /report.
 class PageHost {
  public:
-  PageHost() : page_(read_file(page_file())) {
-    server_.Get("/eventsource_page.html", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(page_, "text/html; charset=utf-8");
-    });
+  PageHost() {
+    for (const char* name : {"eventsource_page.html", "websocket_page.html"}) {
+      const std::string page = read_file(browser_dir() / name);
+      server_.Get(std::string("/") + name, [page](const httplib::Request&, httplib::Response& res) {
+        res.set_content(page, "text/html; charset=utf-8");
+      });
+    }
     server_.Post("/report", [this](const httplib::Request& req, httplib::Response& res) {
       json entry = json::parse(req.body, nullptr, false);
       if (!entry.is_discarded()) {
@@ -86,6 +90,16 @@ class PageHost {
   PageHost& operator=(const PageHost&) = delete;
 
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string websocket_page_url(int stream_port, const std::string& path, bool resume = false) const {
+    return origin() + "/websocket_page.html?stream=ws://127.0.0.1:" + std::to_string(stream_port) + path +
+           (resume ? "&resume=1" : "");
+  }
+  std::vector<json> of_kind(const std::string& kind) const {
+    std::vector<json> out;
+    for (const json& r : records())
+      if (r["kind"] == kind) out.push_back(r);
+    return out;
+  }
   std::string page_url(int stream_port, const std::string& token, const std::string& events) const {
     return origin() + "/eventsource_page.html?stream=http://127.0.0.1:" + std::to_string(stream_port) + "/poll/" +
            token + "&events=" + events;
@@ -122,7 +136,6 @@ class PageHost {
   }
 
  private:
-  std::string page_;
   httplib::Server server_;
   int port_ = -1;
   std::thread thread_;
@@ -168,7 +181,7 @@ std::vector<pid_t> chromium_orphans() {
 /// A headless chromium showing one page, with a profile of its own.
 class Browser {
  public:
-  explicit Browser(const std::string& url) {
+  explicit Browser(const std::string& url, std::vector<std::string> extra_args = {}) {
     // Chromium's helper processes outlive the browser by a moment; as a
     // subreaper this test inherits and reaps them instead of leaving zombies
     // to an init that may not reap (as in some containers).
@@ -176,10 +189,13 @@ class Browser {
     std::string dir_template = (fs::temp_directory_path() / "es-browser-XXXXXX").string();
     REQUIRE(::mkdtemp(dir_template.data()) != nullptr);
     profile_ = dir_template;
-    process_ = std::make_unique<Process>(std::vector<std::string>{
+    std::vector<std::string> argv{
         chromium_path(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-extensions", "--user-data-dir=" + profile_, url});
+        "--disable-component-update", "--disable-sync", "--disable-extensions", "--user-data-dir=" + profile_};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    argv.push_back(url);
+    process_ = std::make_unique<Process>(std::move(argv));
   }
   ~Browser() {
     if (process_->running()) {
@@ -203,6 +219,7 @@ class Browser {
   Browser(const Browser&) = delete;
   Browser& operator=(const Browser&) = delete;
 
+  const std::string& profile() const { return profile_; }
   /// The end of chromium's stderr, for failure messages.
   std::string log() const {
     std::string err = process_->err();
@@ -336,4 +353,80 @@ TEST_CASE("browser: after a server restart the browser reconnects with its Last-
   CHECK(after["subscribers"] == 1);
   REQUIRE(wait_until([&] { return page.events().size() >= 4; }, kBrowserDeadline));
   CHECK(page.events()[3] == event("ping", "after the restart", after["id"]));
+}
+
+TEST_CASE("browser: a WebSocket subscriber gets each kind of event exactly, then close 1000 after the close action") {
+  PageHost page;
+  EventServer srv({"-i", "--cors-origin", page.origin()});
+  Browser browser(page.websocket_page_url(srv.port(), "/poll/ws"));
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  INFO("chromium log:\n" << browser.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+
+  srv.post("/ping/ws", "plain h\xc3\xa9llo \xe2\x9c\x93");
+  srv.post("/ping/ws", "line 1\nline 2\r\nline 3");
+  srv.post("/retry/ws", "2500");
+  srv.post("/close/ws", "bye");
+  REQUIRE(wait_until([&] { return page.count("close") == 1; }, kBrowserDeadline));
+  const auto messages = page.of_kind("message");
+  REQUIRE(messages.size() == 4);
+  CHECK(messages[0]["event"] == json{{"data", "plain h\xc3\xa9llo \xe2\x9c\x93"}, {"event", "ping"}, {"id", "1"}});
+  CHECK(messages[1]["event"] == json{{"data", "line 1\nline 2\r\nline 3"}, {"event", "ping"}, {"id", "2"}});
+  CHECK(messages[2]["event"] == json{{"data", ""}, {"id", "3"}, {"retry", 2500}});
+  CHECK(messages[3]["event"] == json{{"data", "bye"}, {"event", "close"}, {"id", "4"}});
+  const json close = page.of_kind("close")[0];
+  CHECK(close["code"] == 1000);
+  CHECK(close["reason"] == "token closed");
+  CHECK(close["wasClean"] == true);
+}
+
+TEST_CASE("browser: a WebSocket that reopens with ?lastEventId= gets the events it missed") {
+  PageHost page;
+  EventServer srv({"-i", "--cors-origin", page.origin()});
+  Browser browser(page.websocket_page_url(srv.port(), "/poll/wsresume", /*resume=*/true));
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+  srv.post("/ping/wsresume", "before");
+  srv.post("/close/wsresume", "");
+  REQUIRE(wait_until([&] { return page.count("close") == 1; }, kBrowserDeadline));
+  // The page reopens 300 ms after the close: publish while it is away.
+  srv.post("/ping/wsresume", "missed", 202);
+  REQUIRE(wait_until([&] { return page.count("open") == 2; }, kBrowserDeadline));
+  REQUIRE(wait_until([&] { return page.count("message") >= 3; }, kBrowserDeadline));
+  const auto opens = page.of_kind("open");
+  CHECK(opens[1]["url"].get<std::string>().ends_with("/poll/wsresume?lastEventId=2"));
+  CHECK(page.of_kind("message")[2]["event"] == json{{"data", "missed"}, {"event", "ping"}, {"id", "3"}});
+}
+
+TEST_CASE("browser: the --demo page shows an event published with eventsource-request, over EventSource and WebSocket") {
+  EventServer srv({"-i", "--demo"});
+  INFO("server log:\n" << srv.log());
+  Browser browser("about:blank", {"--remote-debugging-port=0", "--remote-allow-origins=*"});
+  INFO("chromium log:\n" << browser.log());
+  const fs::path screenshot = fs::path(ES_BINARY_DIR) / "demo-page.png";
+  for (const std::string transport : {"eventsource", "websocket"}) {
+    CAPTURE(transport);
+    const std::string token = "demo-" + transport;
+    std::vector<std::string> args = {"/usr/bin/python3", (browser_dir() / "demo_driver.py").string(), browser.profile(),
+                                     "http://127.0.0.1:" + std::to_string(srv.port()) + "/?token=" + token +
+                                         "&transport=" + transport + "&connect=1",
+                                     "1"};
+    if (transport == "websocket") args.push_back(screenshot.string());
+    Process driver(args);
+    REQUIRE_MESSAGE(driver.wait_for_line(std::regex("^open$"), kBrowserDeadline, true), driver.err());
+    Process request({program_path("eventsource-request"), "-P", std::to_string(srv.port()), token, "ping",
+                     "hello from eventsource-request"});
+    REQUIRE(request.wait_exit(10s) == 0);
+    REQUIRE_MESSAGE(driver.wait_exit(kBrowserDeadline) == 0, driver.err());
+    const std::string out = driver.out();
+    const auto at = out.find("events ");
+    REQUIRE(at != std::string::npos);
+    const json events = json::parse(out.substr(at + 7, out.find('\n', at) - at - 7));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0] == json{{"transport", transport}, {"type", "ping"}, {"id", events[0]["id"]}, {"data", "hello from eventsource-request"}});
+    CHECK_FALSE(events[0]["id"].get<std::string>().empty());
+  }
+  CHECK(fs::file_size(screenshot) > 10000);
 }

@@ -67,6 +67,10 @@ struct ServerOptions {
   /// On stop, streams get this long to flush before they are cut.
   std::chrono::milliseconds shutdown_grace{2000};
 
+  /// Serve a small demo page at GET / (subscribe with EventSource or
+  /// WebSocket, publish, watch events and reconnections).
+  bool demo = false;
+
   /// Per-connection detail in the log.
   bool debug = false;
   /// text: "PEER \"REQUEST\" STATUS ..."; json: {"time","level","message"} a line.

@@ -4,6 +4,7 @@
 #include "common/format.hpp"
 #include "http/date.hpp"
 #include "http/plain_response.hpp"
+#include "server/endpoints/demo_page.hpp"
 #include "server/endpoints/http_handoff.hpp"
 #include "server/metrics/prometheus.hpp"
 
@@ -83,6 +84,12 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
     if (const std::string reason = ctx.unhealthy_reason(); !reason.empty()) return reply_text(res, 503, reason);
     reply_text(res, 200, "ok");
   });
+
+  if (ctx.options.demo) {
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(demo_page_html), "text/html; charset=utf-8");
+    });
+  }
 
   // GET /poll/TOKEN never gets here: the streaming loop answers it.
   const std::string wrong_listen_action =

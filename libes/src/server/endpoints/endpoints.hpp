@@ -8,6 +8,7 @@
 //   GET  /health         200 "ok" or 503 with the reason   /  others)
 //   GET  /OTHER/TOKEN    404 naming the listen action
 //   OPTIONS *            CORS preflight (204)
+//   GET  /               the demo page (--demo)
 // plus one-line text/plain bodies for every error and an access log line
 // per request.
 
