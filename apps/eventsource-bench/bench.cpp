@@ -164,7 +164,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
 
   SubscriberPool pool({setup.subscribe, setup.subscribe_endpoint, setup.tokens, options.subscribers,
                        options.concurrency, setup.source_addresses, options.publishers, options.events,
-                       static_cast<std::uint64_t>(options.connect_timeout * 1e9)});
+                       static_cast<std::uint64_t>(options.connect_timeout * 1e9), options.websocket});
   Progress progress(err, options.quiet);
   while (!pool.connecting_done()) {
     pool.poll(100);

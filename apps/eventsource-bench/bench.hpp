@@ -26,6 +26,7 @@ struct Options {
   double drain_timeout = 10;       ///< seconds without a delivery, after the last publish, before the rest counts as lost
   std::vector<pid_t> pids;         ///< the server's processes (their children are counted too)
   std::string token_prefix;        ///< empty: one unique to this run
+  bool websocket = false;          ///< subscribers use WebSocket (Upgrade on the subscribe URL)
   bool json = false;
   bool quiet = false;
 };

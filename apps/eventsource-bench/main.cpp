@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
                  "Seconds without a delivery, after the last publish, before missing events count as lost");
   app.add_option("--pid", o.pids, "The server's process (repeatable); its children are counted too (nginx: the master)");
   app.add_option("--token-prefix", o.token_prefix, "Tokens are PREFIX0, PREFIX1, ...; default: unique to the run");
+  app.add_flag("--ws", o.websocket,
+               "Subscribers open WebSockets (Upgrade on the subscribe URL); one message per event");
   app.add_flag("-j,--json", o.json, "Print the report as JSON");
   app.add_flag("-q,--quiet", o.quiet, "No progress lines on stderr");
   app.set_version_flag("--version", "eventsource-bench 0.1.0");

@@ -35,9 +35,12 @@ SubscriberPool::SubscriberPool(Plan plan)
   for (std::size_t i = 0; i < subscribers_.size(); ++i)
     subscribers_[i].token = static_cast<std::uint32_t>(i % plan_.tokens.size());
   const std::string host = plan_.url.host_header();
+  const std::string accept = plan_.websocket ? "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                               "Sec-WebSocket-Version: 13\r\n"
+                                             : "Accept: text/event-stream\r\nCache-Control: no-cache\r\n";
   for (const std::string& token : plan_.tokens)
-    requests_.push_back("GET " + plan_.url.target(token) + " HTTP/1.1\r\nHost: " + host +
-                        "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+    requests_.push_back("GET " + plan_.url.target(token) + " HTTP/1.1\r\nHost: " + host + "\r\n" + accept +
                         "User-Agent: eventsource-bench\r\n\r\n");
 }
 
@@ -174,7 +177,7 @@ void SubscriberPool::on_head(std::size_t index, std::uint64_t now) {
     fail(index, "malformed response head");
     return;
   }
-  if (head.status != 200) {
+  if (head.status != (plan_.websocket ? 101 : 200)) {
     fail(index, "HTTP " + std::to_string(head.status));
     return;
   }
@@ -185,8 +188,9 @@ void SubscriberPool::on_head(std::size_t index, std::uint64_t now) {
   subscriber.chunked = head.chunked;
   subscriber.seen.assign((plan_.events + 63) / 64, 0);
   subscriber.last_by_publisher.assign(plan_.publishers, 0);
-  subscriber.parser = std::make_unique<es::Parser>(es::Parser::Handlers{
-      [this, index](const es::Event& event) { on_event(index, event); }, {}, {}});
+  if (!plan_.websocket)
+    subscriber.parser = std::make_unique<es::Parser>(es::Parser::Handlers{
+        [this, index](const es::Event& event) { on_event(index, event.data); }, {}, {}});
   const std::string rest = subscriber.head.substr(head.size);
   std::string().swap(subscriber.head);
   if (!rest.empty()) on_body(index, rest);
@@ -194,6 +198,13 @@ void SubscriberPool::on_head(std::size_t index, std::uint64_t now) {
 
 void SubscriberPool::on_body(std::size_t index, std::string_view bytes) {
   Subscriber& subscriber = subscribers_[index];
+  if (plan_.websocket) {
+    const auto status =
+        subscriber.frames.feed(bytes, [&](std::string_view payload) { on_event(index, ws_event_data(payload)); });
+    if (status == WsFrameDecoder::Status::closed) fail(index, "stream closed by the server (close frame)");
+    if (status == WsFrameDecoder::Status::malformed) fail(index, "malformed WebSocket frame");
+    return;
+  }
   const auto parse = [&](std::string_view piece) {
     if (subscriber.state != State::streaming) return;
     const es::ParseError error = subscriber.parser->feed(piece);
@@ -210,9 +221,9 @@ void SubscriberPool::on_body(std::size_t index, std::string_view bytes) {
   }
 }
 
-void SubscriberPool::on_event(std::size_t index, const es::Event& event) {
+void SubscriberPool::on_event(std::size_t index, std::string_view data) {
   Subscriber& subscriber = subscribers_[index];
-  const auto stamp = read_stamp(event.data);
+  const auto stamp = read_stamp(data);
   if (!stamp || stamp->seq >= plan_.events || stamp->publisher >= plan_.publishers) {
     ++subscriber.unrecognised;
     return;

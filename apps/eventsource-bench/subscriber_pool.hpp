@@ -9,6 +9,7 @@
 #include "endpoint.hpp"
 #include "report.hpp"
 #include "url_template.hpp"
+#include "ws_frames.hpp"
 
 #include <es/parser.hpp>
 
@@ -32,6 +33,7 @@ class SubscriberPool {
     unsigned publishers = 0;          ///< stamps carry a publisher number below this
     unsigned events = 0;              ///< per token; stamps carry a sequence number below this
     std::uint64_t head_timeout_ns = 0;
+    bool websocket = false;           ///< subscribe with Upgrade: websocket (one message an event)
   };
 
   explicit SubscriberPool(Plan plan);
@@ -75,6 +77,7 @@ class SubscriberPool {
     std::uint64_t started_ns = 0;
     std::string head;                          // the response head while it arrives
     ChunkedDecoder chunks;
+    WsFrameDecoder frames;                     // --ws
     std::unique_ptr<es::Parser> parser;
     std::vector<std::uint64_t> seen;           // bit per sequence number
     std::vector<std::uint32_t> last_by_publisher;  // highest sequence + 1 from each publisher, 0 = none
@@ -86,7 +89,7 @@ class SubscriberPool {
   void on_readable(std::size_t index, std::uint64_t now);
   void on_head(std::size_t index, std::uint64_t now);
   void on_body(std::size_t index, std::string_view bytes);
-  void on_event(std::size_t index, const es::Event& event);
+  void on_event(std::size_t index, std::string_view data);
   void fail(std::size_t index, const std::string& kind);
   void expire_heads(std::uint64_t now);
 

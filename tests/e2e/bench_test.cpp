@@ -49,6 +49,19 @@ TEST_CASE("bench: 20 subscribers on a server with ids and history each receive a
   CHECK(report["server"]["connected"]["rss_bytes"].get<long long>() > 0);
 }
 
+TEST_CASE("bench: --ws subscribers (WebSocket) each receive all events once, in order") {
+  Process server({program_path("eventsource-server"), "-H", "127.0.0.1", "-P", "0", "-i", "-k", "0"});
+  const int port = server.wait_for_port();
+  Process bench(bench_argv(port, {"--ws", "-n", "20", "-t", "2", "-m", "5", "-p", "2"}));
+  REQUIRE(bench.wait_exit(60s) == 0);
+  const json report = json::parse(bench.out());
+  CHECK(report["clean"] == true);
+  CHECK(report["connect"]["connected"] == 20);
+  CHECK(report["delivery"]["delivered"] == 100);
+  CHECK(report["delivery"]["unrecognised"] == 0);
+  CHECK(report["delivery"]["out_of_order"] == 0);
+}
+
 TEST_CASE("bench: paced publishing sends no faster than the rate") {
   Process server({program_path("eventsource-server"), "-H", "127.0.0.1", "-P", "0", "-k", "0"});
   const int port = server.wait_for_port();
