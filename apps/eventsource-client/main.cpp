@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
   app.add_option("--last-event-id", last_event_id, "Resume after this event id (sent as Last-Event-ID)")
       ->type_name("ID");
   app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
+  std::string cacert;
+  app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   app.add_flag("--json", json, "Print one JSON object per event and line");
   app.add_flag("--data-only", data_only, "Print only the data of each event");
   app.add_option("-n,--count", count, "Exit (0) after N events")->type_name("N");
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
   settings.client.last_event_id = last_event_id;
   settings.client.keep_going = keep_going;
   settings.client.verify_tls = !insecure;
+  settings.client.ca_file = cacert;
   settings.output = json ? es::apps::OutputMode::json
                          : data_only ? es::apps::OutputMode::data_only : es::apps::OutputMode::people;
   settings.count = count;

@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
   auto* tls_opt = app.add_flag("-S,--tls", tls, "Connect with TLS (https)");
   app.add_option("--header", headers, "Extra request header (repeatable)")->type_name("'NAME: VALUE'");
   app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
+  std::string cacert;
+  app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout_s, "Give up (exit 3) when connecting or the answer takes longer")
       ->type_name("SECONDS")
       ->capture_default_str();
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
     settings.publish.headers.push_back({h.substr(0, colon), value});
   }
   settings.publish.verify_tls = !insecure;
+  settings.publish.ca_file = cacert;
   settings.publish.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000.0 + 0.5));
   if (*data_opt && data != "-") settings.data = data;
   settings.json = json;

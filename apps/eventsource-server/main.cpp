@@ -43,7 +43,8 @@ constexpr const char* endpoints_help = R"(Endpoints:
   GET  /                    the demo page, with --demo
 
 Every option may also be set in the --config file (TOML or INI: port = 8888).
-SIGINT or SIGTERM: streams end cleanly, then exit 0.)";
+SIGINT or SIGTERM: streams end cleanly, then exit 0. SIGHUP: reload the TLS key and
+certificate (a pair that does not load is logged and the old one kept).)";
 
 // The hard limit is what an administrator allowed; the soft default (often
 // 1024) would cap subscribers for no reason. Returns the soft limit now in
@@ -101,6 +102,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(non_negative)
       ->type_name("PORT");
+  app.add_option("-K,--keyfile", options.tls_key_file, "HTTPS: the PEM private key (with --certfile)")
+      ->type_name("FILE");
+  app.add_option("-C,--certfile", options.tls_cert_file,
+                 "HTTPS: the PEM certificate, its chain after it (with --keyfile); SIGHUP reloads both")
+      ->type_name("FILE");
   app.add_flag("-d,--debug", options.debug, "Log per-connection detail");
   app.add_flag("--demo", options.demo, "Serve a demo page at GET / (EventSource and WebSocket, publish, reconnect)");
   std::string log_format = "text";
@@ -208,6 +214,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   try {
@@ -220,12 +227,19 @@ int main(int argc, char** argv) {
     }
     std::atomic<bool> serving{true};
     std::thread signal_waiter([&] {
-      int sig = 0;
-      sigwait(&stop_signals, &sig);
-      if (!serving.load()) return;
-      // Logged by the server ("stopping: N streams to end"); nothing is
-      // written here: a stuck stderr must not keep the server from stopping.
-      server.stop();
+      for (;;) {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        if (!serving.load()) return;
+        if (sig == SIGHUP) {
+          server.reload_certificates(); // logs what happened; without TLS, nothing to do
+          continue;
+        }
+        // Logged by the server ("stopping: N streams to end"); nothing is
+        // written here: a stuck stderr must not keep the server from stopping.
+        server.stop();
+        return;
+      }
     });
     server.run();
     serving = false;
@@ -236,6 +250,7 @@ int main(int argc, char** argv) {
     std::string message = e.what();
     if (message.rfind("es::Server: ", 0) == 0) message.erase(0, 12);
     if (message.rfind("admin_allow: ", 0) == 0) message.replace(0, 11, "--admin-allow");
+    if (message == "TLS needs both a key file and a certificate file") message = "HTTPS needs both --keyfile and --certfile";
     std::fprintf(stderr, "eventsource-server: %s\n", message.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -430,3 +430,33 @@ TEST_CASE("browser: the --demo page shows an event published with eventsource-re
   }
   CHECK(fs::file_size(screenshot) > 10000);
 }
+
+TEST_CASE("browser: EventSource over HTTPS (-K/-C) receives events from a page on another origin") {
+  char pattern[] = "/tmp/es-browser-tls-XXXXXX";
+  const fs::path dir = ::mkdtemp(pattern);
+  struct Remove {
+    fs::path p;
+    ~Remove() { fs::remove_all(p); }
+  } remove{dir};
+  const std::string d = dir.string() + "/";
+  REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "key.pem -out " + d +
+                       "cert.pem -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1")
+                          .c_str()) == 0);
+  PageHost page;
+  EventServer srv({"-i", "--cors-origin", page.origin(), "-K", d + "key.pem", "-C", d + "cert.pem"});
+  // The test's certificate is self-signed: the browser is told to accept it.
+  std::string url = page.page_url(srv.port(), "secure", "ping");
+  url.replace(url.find("stream=http://"), 14, "stream=https://");
+  Browser browser(url, {"--ignore-certificate-errors"});
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  INFO("chromium log:\n" << browser.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+  auto c = httplib::Client("https://127.0.0.1:" + std::to_string(srv.port()));
+  c.enable_server_certificate_verification(false);
+  auto res = c.Post("/ping/secure", "over tls", "text/plain");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  REQUIRE(wait_until([&] { return page.events().size() == 1; }, kBrowserDeadline));
+  CHECK(page.events()[0] == event("ping", "over tls", "1"));
+}

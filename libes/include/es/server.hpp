@@ -117,7 +117,8 @@ class ES_API Server {
   using CloseHook = std::function<void(const SubscriberInfo&, CloseReason)>;
 
   /// Throws std::invalid_argument for options that make no sense (0 workers,
-  /// an empty or slashed listen action).
+  /// an empty or slashed listen action, a bad admin range, only one of the
+  /// TLS files, a key or certificate that does not load).
   explicit Server(ServerOptions options);
   /// Stops (as stop()) and waits for the server to finish.
   ~Server();
@@ -159,6 +160,12 @@ class ES_API Server {
   /// As a POST of `body` as `action`: the kind checks the action and turns
   /// the body into data; `close` then ends the token's streams.
   PublishResult publish(std::string_view token, std::string_view action, std::string_view body);
+
+  /// With TLS: reads the key and certificate files again (eventsource-server
+  /// does on SIGHUP). New connections get the new pair, open streams keep
+  /// theirs. A pair that does not load is logged and the old one kept:
+  /// returns false. Any thread.
+  bool reload_certificates();
 
   /// Any thread.
   ServerStats stats() const;

@@ -58,6 +58,11 @@ struct ServerOptions {
   /// /metrics and /health; others get 403. Loopback only by default.
   std::vector<std::string> admin_allow{"127.0.0.0/8", "::1"};
 
+  /// HTTPS: a PEM private key and a PEM certificate (its chain after it).
+  /// Both set: every connection is TLS (streams, WebSocket, every endpoint).
+  std::string tls_key_file;
+  std::string tls_cert_file;
+
   /// Threads serving the request/response endpoints (publish, stats, ...).
   unsigned workers = 4;
   /// A request head (or a request body) must arrive within this.

@@ -10,6 +10,8 @@
 #include "http/request_head.hpp"
 #include "net/cidr.hpp"
 #include "net/io/plain_socket_io.hpp"
+#include "net/io/tls_context.hpp"
+#include "net/io/tls_socket_io.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/endpoints/handoff_stream.hpp"
 #include "server/endpoints/http_handoff.hpp"
@@ -41,6 +43,17 @@ void validate(const ServerOptions& o) {
     throw std::invalid_argument("es::Server: the listen action must be one path segment, not \"" + o.listen_action +
                                 "\"");
   if (!o.kind.transform) throw std::invalid_argument("es::Server: the event kind has no data transform");
+  if (o.tls_key_file.empty() != o.tls_cert_file.empty())
+    throw std::invalid_argument("es::Server: TLS needs both a key file and a certificate file");
+}
+
+std::unique_ptr<TlsContext> tls_context(const ServerOptions& o) {
+  if (o.tls_key_file.empty()) return nullptr;
+  try {
+    return std::make_unique<TlsContext>(o.tls_key_file, o.tls_cert_file);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(std::string("es::Server: ") + e.what());
+  }
 }
 
 std::vector<Cidr> admin_ranges(const std::vector<std::string>& texts) {
@@ -91,7 +104,9 @@ class Server::Impl {
         framer_({&websocket_, &sse_}),
         store_(history_limits(options_), options_.kind.ids, framer_),
         broker_(store_, framer_),
-        loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_, plain_socket_io(),
+        tls_(tls_context(options_)),
+        loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
+                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(),
                         [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
@@ -219,6 +234,18 @@ class Server::Impl {
     return s;
   }
 
+  bool reload_certificates() {
+    if (!tls_) return false;
+    try {
+      tls_->reload();
+      log_.info("reloaded the TLS key and certificate (" + tls_->cert_file() + ")");
+      return true;
+    } catch (const std::exception& e) {
+      log_.error(std::string(e.what()) + "; keeping the current key and certificate");
+      return false;
+    }
+  }
+
   std::string stats_json() const { return render_stats_json(counters(), uptime_seconds()); }
 
   std::string metrics() const {
@@ -289,6 +316,7 @@ class Server::Impl {
   Broker broker_;
   HttpHandoff http_;
   std::unique_ptr<httplib::ThreadPool> pool_;
+  std::unique_ptr<TlsContext> tls_;
   EventLoop loop_;
 
   mutable std::mutex mutex_;
@@ -320,5 +348,7 @@ PublishResult Server::publish(std::string_view token, std::string_view action, s
 }
 
 ServerStats Server::stats() const { return impl_->stats(); }
+
+bool Server::reload_certificates() { return impl_->reload_certificates(); }
 
 }  // namespace es

@@ -188,7 +188,8 @@ void EventLoop::continue_handshake(Connection& c) {
     return;
   }
   if (r.status != IoStatus::ok) {
-    if (log_.debugging()) log_.debug(c.remote + " handshake failed: " + std::strerror(r.error));
+    counters_.add(Counter::handshake_failures);
+    if (log_.debugging()) log_.debug(c.remote + " TLS handshake failed: " + std::strerror(r.error));
     destroy(c);
     return;
   }

@@ -213,7 +213,8 @@ void EventLoop::housekeeping() {
     Connection& c = *slot;
     switch (c.state) {
       case ConnectionState::handshaking:
-        if (log_.debugging()) log_.debug(c.remote + " handshake not complete in time: closing");
+        counters_.add(Counter::handshake_failures);
+        if (log_.debugging()) log_.debug(c.remote + " TLS handshake not complete in time: closing");
         destroy(c);
         break;
       case ConnectionState::reading_head:

@@ -25,6 +25,7 @@ enum class Counter : std::size_t {
   bytes_written,       ///< bytes written to subscriber streams
   slow_disconnects,    ///< subscribers cut off at max_queue
   refused_connections, ///< refused for lack of descriptors
+  handshake_failures,  ///< TLS handshakes that failed or did not finish in time (plain HTTP on a TLS port)
   history_bytes,       ///< gauge: bytes of history kept for replay and --latest
   history_evictions,   ///< events dropped from history to stay within --history-memory
   log_lines_dropped,   ///< log lines lost because stderr did not keep up
@@ -48,6 +49,7 @@ inline constexpr std::array<CounterSpec, static_cast<std::size_t>(Counter::count
     {Counter::bytes_written, "bytes_written", false, "eventsource_stream_bytes_written_total", "Bytes written to subscriber streams."},
     {Counter::slow_disconnects, "slow_disconnects", false, "eventsource_slow_consumer_disconnects_total", "Subscribers cut off for lagging past --max-queue."},
     {Counter::refused_connections, "refused_connections", false, "eventsource_refused_connections_total", "Connections refused for lack of file descriptors."},
+    {Counter::handshake_failures, "tls_handshake_failures", false, "eventsource_tls_handshake_failures_total", "TLS handshakes that failed or did not finish within the request timeout."},
     {Counter::history_bytes, "history_bytes", true, "eventsource_history_bytes", "Bytes kept for replay and --latest."},
     {Counter::history_evictions, "history_evictions", false, "eventsource_history_evictions_total", "Events dropped from history to stay within --history-memory."},
     {Counter::log_lines_dropped, "log_lines_dropped", false, "eventsource_log_lines_dropped_total", "Log lines lost because standard error did not keep up."},
