@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   app.add_option("--last-event-id", last_event_id, "Resume after this event id (sent as Last-Event-ID)")
       ->type_name("ID");
   app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
+  std::string jwt;
+  app.add_option("--jwt", jwt, "Send Authorization: Bearer JWT (a server with --publish-key/--subscribe-key)")
+      ->type_name("JWT");
   std::string cacert;
   app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
       ->type_name("FILE")
@@ -153,6 +156,7 @@ int main(int argc, char** argv) {
   settings.client.keep_going = keep_going;
   settings.client.verify_tls = !insecure;
   settings.client.ca_file = cacert;
+  if (!jwt.empty()) settings.client.headers.push_back({"Authorization", "Bearer " + jwt});
   settings.output = json ? es::apps::OutputMode::json
                          : data_only ? es::apps::OutputMode::data_only : es::apps::OutputMode::people;
   settings.count = count;

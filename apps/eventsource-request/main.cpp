@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   auto* tls_opt = app.add_flag("-S,--tls", tls, "Connect with TLS (https)");
   app.add_option("--header", headers, "Extra request header (repeatable)")->type_name("'NAME: VALUE'");
   app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
+  std::string jwt;
+  app.add_option("--jwt", jwt, "Send Authorization: Bearer JWT (a server with --publish-key/--subscribe-key)")
+      ->type_name("JWT");
   std::string cacert;
   app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
       ->type_name("FILE")
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
   }
   settings.publish.verify_tls = !insecure;
   settings.publish.ca_file = cacert;
+  if (!jwt.empty()) settings.publish.headers.push_back({"Authorization", "Bearer " + jwt});
   settings.publish.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000.0 + 0.5));
   if (*data_opt && data != "-") settings.data = data;
   settings.json = json;

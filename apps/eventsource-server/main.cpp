@@ -102,6 +102,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(non_negative)
       ->type_name("PORT");
+  app.add_option("--publish-key", options.publish_key,
+                 "POSTs need a JWT signed with KEY allowing the token (an HMAC secret, or @FILE: a PEM public key)")
+      ->type_name("KEY");
+  app.add_option("--subscribe-key", options.subscribe_key,
+                 "Subscriptions need a JWT signed with KEY allowing the token (as --publish-key)")
+      ->type_name("KEY");
   app.add_option("-K,--keyfile", options.tls_key_file, "HTTPS: the PEM private key (with --certfile)")
       ->type_name("FILE");
   app.add_option("-C,--certfile", options.tls_cert_file,
@@ -250,6 +256,8 @@ int main(int argc, char** argv) {
     std::string message = e.what();
     if (message.rfind("es::Server: ", 0) == 0) message.erase(0, 12);
     if (message.rfind("admin_allow: ", 0) == 0) message.replace(0, 11, "--admin-allow");
+    if (message.rfind("publish_key: ", 0) == 0) message.replace(0, 11, "--publish-key");
+    if (message.rfind("subscribe_key: ", 0) == 0) message.replace(0, 13, "--subscribe-key");
     if (message == "TLS needs both a key file and a certificate file") message = "HTTPS needs both --keyfile and --certfile";
     std::fprintf(stderr, "eventsource-server: %s\n", message.c_str());
     return 2;

@@ -460,3 +460,23 @@ TEST_CASE("browser: EventSource over HTTPS (-K/-C) receives events from a page o
   REQUIRE(wait_until([&] { return page.events().size() == 1; }, kBrowserDeadline));
   CHECK(page.events()[0] == event("ping", "over tls", "1"));
 }
+
+TEST_CASE("browser: with --subscribe-key an EventSource subscribes with ?access_token= (it cannot set headers)") {
+  PageHost page;
+  Process mint({std::string(ES_SOURCE_DIR) + "/scripts/make-jwt", "--key", "s3cret", "--subscribe", "jwt-*"});
+  REQUIRE(mint.wait_exit(20s) == 0);
+  std::string jwt = mint.out();
+  jwt.pop_back();
+  EventServer srv({"-i", "--cors-origin", page.origin(), "--subscribe-key", "s3cret"});
+  std::string url = page.page_url(srv.port(), "jwt-page", "ping");
+  url += "&x=1"; // keep the page's own parameters; the stream URL carries the token
+  url.replace(url.find("/poll/jwt-page"), 14, "/poll/jwt-page%3Faccess_token%3D" + jwt);
+  Browser browser(url);
+  INFO("page records:\n" << page.transcript());
+  INFO("server log:\n" << srv.log());
+  REQUIRE(wait_until([&] { return page.count("open") == 1; }, kBrowserDeadline));
+  const std::string id = srv.post("/ping/jwt-page", "authorized")["id"];
+  REQUIRE(wait_until([&] { return page.events().size() == 1; }, kBrowserDeadline));
+  CHECK(page.events()[0] == event("ping", "authorized", id));
+  CHECK(srv.log().find(jwt) == std::string::npos);
+}

@@ -54,6 +54,15 @@ struct ES_API SubscriberInfo {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+/// A publish request, as on_check_publish sees it (views valid during the call).
+struct PublishInfo {
+  std::string_view token;
+  std::string_view action;
+  /// "IP:PORT" of the peer.
+  std::string_view remote;
+  std::span<const HeaderView> headers;
+};
+
 /// check_connection's answer to refuse a subscriber: sent as the status and
 /// a text/plain body (a line end is added when missing).
 struct Refusal {
@@ -115,6 +124,7 @@ class ES_API Server {
   using CheckConnection = std::function<std::optional<Refusal>(const SubscriberInfo&)>;
   using OpenHook = std::function<void(const SubscriberInfo&)>;
   using CloseHook = std::function<void(const SubscriberInfo&, CloseReason)>;
+  using CheckPublish = std::function<std::optional<Refusal>(const PublishInfo&)>;
 
   /// Throws std::invalid_argument for options that make no sense (0 workers,
   /// an empty or slashed listen action, a bad admin range, only one of the
@@ -133,6 +143,10 @@ class ES_API Server {
   void on_open(OpenHook hook);
   /// A stream ended; once per subscriber that was opened.
   void on_close(CloseHook hook);
+  /// May refuse a POST /ACTION/TOKEN (after the JWT check, before the body
+  /// is made an event): an embedder's own authorization. Runs on a worker
+  /// thread, several at once: it must be thread-safe.
+  void on_check_publish(CheckPublish hook);
 
   /// Binds and listens (listen backlog 4096). Throws std::system_error
   /// naming the address when it cannot. Called by run()/start() if needed.

@@ -58,6 +58,13 @@ struct ServerOptions {
   /// /metrics and /health; others get 403. Loopback only by default.
   std::vector<std::string> admin_allow{"127.0.0.0/8", "::1"};
 
+  /// Who may publish / subscribe: when set, a POST (a subscription) needs a
+  /// JWT signed with this key whose "eventsource" claim allows the token
+  /// (docs/auth.md). An HMAC secret, or "@FILE" naming a PEM public key
+  /// (RS256/ES256 families). Empty: anyone may.
+  std::string publish_key;
+  std::string subscribe_key;
+
   /// HTTPS: a PEM private key and a PEM certificate (its chain after it).
   /// Both set: every connection is TLS (streams, WebSocket, every endpoint).
   std::string tls_key_file;

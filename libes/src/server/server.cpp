@@ -12,6 +12,7 @@
 #include "net/io/plain_socket_io.hpp"
 #include "net/io/tls_context.hpp"
 #include "net/io/tls_socket_io.hpp"
+#include "server/auth/jwt_verifier.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/endpoints/handoff_stream.hpp"
 #include "server/endpoints/http_handoff.hpp"
@@ -45,6 +46,15 @@ void validate(const ServerOptions& o) {
   if (!o.kind.transform) throw std::invalid_argument("es::Server: the event kind has no data transform");
   if (o.tls_key_file.empty() != o.tls_cert_file.empty())
     throw std::invalid_argument("es::Server: TLS needs both a key file and a certificate file");
+}
+
+std::unique_ptr<JwtVerifier> jwt_verifier(const std::string& key, const char* option) {
+  if (key.empty()) return nullptr;
+  try {
+    return std::make_unique<JwtVerifier>(key);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("es::Server: ") + option + ": " + e.what());
+  }
 }
 
 std::unique_ptr<TlsContext> tls_context(const ServerOptions& o) {
@@ -105,8 +115,10 @@ class Server::Impl {
         store_(history_limits(options_), options_.kind.ids, framer_),
         broker_(store_, framer_),
         tls_(tls_context(options_)),
+        publish_auth_(jwt_verifier(options_.publish_key, "publish_key")),
+        subscribe_auth_(jwt_verifier(options_.subscribe_key, "subscribe_key")),
         loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
-                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(),
+                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(),
                         [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
@@ -118,12 +130,18 @@ class Server::Impl {
                                  [this] { return stats_json(); },
                                  [this] { return metrics(); },
                                  [this] { return unhealthy_reason(); },
-                                 admin_ranges(options_.admin_allow)});
+                                 admin_ranges(options_.admin_allow), publish_auth_.get(), &check_publish_});
   }
 
   ~Impl() {
     stop();
     if (thread_.joinable()) thread_.join();
+  }
+
+  CheckPublish& check_publish() {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::idle) throw std::logic_error("es::Server: set hooks before start() or run()");
+    return check_publish_;
   }
 
   LoopHooks& hooks() {
@@ -317,6 +335,9 @@ class Server::Impl {
   HttpHandoff http_;
   std::unique_ptr<httplib::ThreadPool> pool_;
   std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<JwtVerifier> publish_auth_;
+  std::unique_ptr<JwtVerifier> subscribe_auth_;
+  CheckPublish check_publish_;
   EventLoop loop_;
 
   mutable std::mutex mutex_;
@@ -332,6 +353,7 @@ Server::~Server() = default;
 void Server::on_check_connection(CheckConnection hook) { impl_->hooks().check_connection = std::move(hook); }
 void Server::on_open(OpenHook hook) { impl_->hooks().on_open = std::move(hook); }
 void Server::on_close(CloseHook hook) { impl_->hooks().on_close = std::move(hook); }
+void Server::on_check_publish(CheckPublish hook) { impl_->check_publish() = std::move(hook); }
 
 void Server::bind() { impl_->bind(); }
 std::uint16_t Server::port() const { return impl_->port(); }

@@ -3,6 +3,8 @@
 
 #include "common/format.hpp"
 #include "http/date.hpp"
+#include "server/auth/access_token.hpp"
+#include "server/auth/authorize.hpp"
 #include "http/plain_response.hpp"
 #include "server/endpoints/demo_page.hpp"
 #include "server/endpoints/http_handoff.hpp"
@@ -53,7 +55,40 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
   http.Post(R"(/([^/]+)/([^/]+))", [ctx, max_body](const httplib::Request& req, httplib::Response& res) {
     // Checks in upstream's order, but the size first: it needs no parsing.
     if (req.body.size() > max_body) return reply_text(res, 413, body_too_large(max_body));
-    const PublishResult r = ctx.publish(req.matches[2].str(), req.matches[1].str(), req.body);
+    const std::string token = req.matches[2].str();
+    if (ctx.publish_auth) {
+      const std::size_t q = req.target.find('?');
+      const std::string_view query = q == std::string::npos ? std::string_view() : std::string_view(req.target).substr(q + 1);
+      const auto header = [&](const char* name) -> std::optional<std::string_view> {
+        const auto it = req.headers.find(name);
+        return it == req.headers.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+      };
+      const AuthDecision decision = authorize(*ctx.publish_auth, find_access_token(header("Authorization"), header("Cookie"), query),
+                                              Permission::publish, token);
+      if (!decision.allowed()) {
+        if (decision.status == 401) {
+          const std::string line = decision.extra_headers.substr(0, decision.extra_headers.size() - 2);
+          res.set_header("WWW-Authenticate", line.substr(line.find(": ") + 2));
+        }
+        return reply_text(res, decision.status, decision.message);
+      }
+    }
+    if (ctx.check_publish && *ctx.check_publish) {
+      std::vector<HeaderView> headers;
+      for (const auto& [name, value] : req.headers) headers.push_back({name, value});
+      const std::string remote = format_address(req.remote_addr, req.remote_port);
+      const std::string action = req.matches[1].str();
+      PublishInfo info{token, action, remote, headers};
+      std::optional<Refusal> refusal;
+      try {
+        refusal = (*ctx.check_publish)(info);
+      } catch (const std::exception& e) {
+        ctx.log.error(std::string("check_publish hook threw: ") + e.what());
+        refusal = Refusal{500, "Internal server error"};
+      }
+      if (refusal) return reply_text(res, refusal->status >= 400 && refusal->status <= 599 ? refusal->status : 403, refusal->message);
+    }
+    const PublishResult r = ctx.publish(token, req.matches[1].str(), req.body);
     switch (r.status) {
       case PublishStatus::published: return reply_published(res, r);
       case PublishStatus::unknown_action:
@@ -134,7 +169,8 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
 
   if (!ctx.log.logs_access()) return;
   http.set_logger([log = &ctx.log](const httplib::Request& req, const httplib::Response& res) {
-    log->access(format_address(req.remote_addr, req.remote_port) + " \"" + req.method + " " + req.target + " " +
+    log->access(format_address(req.remote_addr, req.remote_port) + " \"" + req.method + " " +
+                redact_access_token(req.target) + " " +
               req.version + "\" " + std::to_string(res.status) + " " + std::to_string(res.body.size()) + " " +
               format_duration(Clock::now() - request_started));
   });

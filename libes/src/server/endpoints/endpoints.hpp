@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "http/cors.hpp"
 #include "net/cidr.hpp"
+#include "server/auth/jwt_verifier.hpp"
 
 #include <es/server.hpp>
 
@@ -40,6 +41,10 @@ struct EndpointContext {
   std::function<std::string()> unhealthy_reason;
   /// Who may read /stats, /metrics and /health.
   std::vector<Cidr> admin_allow;
+  /// --publish-key: POSTs need a JWT that allows the token (null: open).
+  const JwtVerifier* publish_auth = nullptr;
+  /// The embedder's on_check_publish (empty: none).
+  const Server::CheckPublish* check_publish = nullptr;
 };
 
 void install_endpoints(httplib::Server& http, EndpointContext context);

@@ -28,6 +28,7 @@
 #include "server/loop/fanout_scheduler.hpp"
 #include "server/metrics/counters.hpp"
 #include "server/metrics/histogram.hpp"
+#include "server/auth/jwt_verifier.hpp"
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/registry.hpp"
 #include "server/subscribers/subscriber_kind.hpp"
@@ -65,6 +66,8 @@ struct LoopSetup {
   std::vector<const SubscriberKind*> kinds;
   Broker& broker;
   SocketIoFactory make_io;
+  /// --subscribe-key: subscriptions need a JWT that allows the token (null: open).
+  const JwtVerifier* subscribe_auth = nullptr;
   /// Runs on the loop thread for a request the loop does not serve itself;
   /// the connection must come back through give_back() (from any thread).
   std::function<void(Connection&)> hand_off;
@@ -186,6 +189,7 @@ class EventLoop final : private PublicationSink {
   std::vector<const SubscriberKind*> kinds_;
   Broker& broker_;
   SocketIoFactory make_io_;
+  const JwtVerifier* subscribe_auth_;
   std::function<void(Connection&)> hand_off_;
 
   Poller poller_;

@@ -9,6 +9,7 @@
 #include "http/body_budget.hpp"
 #include "http/plain_response.hpp"
 #include "http/request_target.hpp"
+#include "server/auth/access_token.hpp"
 #include "server/loop/loop_limits.hpp"
 
 #include <charconv>
@@ -84,7 +85,11 @@ void EventLoop::try_request(Connection& c) {
 void EventLoop::route(Connection& c, const http::RequestHead& head, std::size_t head_size) {
   c.request_line.assign(head.method);
   c.request_line += ' ';
-  c.request_line += head.target;
+  // The access log never shows a token.
+  if (head.target.find("access_token=") == std::string_view::npos)
+    c.request_line += head.target;
+  else
+    c.request_line += redact_access_token(head.target);
   c.request_line += " HTTP/1.";
   c.request_line += static_cast<char>('0' + head.minor_version);
   c.started = now_;

@@ -6,6 +6,8 @@
 #include "server/loop/event_loop.hpp"
 
 #include "http/request_target.hpp"
+#include "server/auth/access_token.hpp"
+#include "server/auth/authorize.hpp"
 #include "server/loop/loop_limits.hpp"
 #include "server/subscribers/subscribe_policy.hpp"
 
@@ -36,6 +38,16 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   if (kind == kinds_.size()) {
     respond_and_close(c, 400, "Unsupported subscription request", cors.lines());
     return;
+  }
+
+  if (subscribe_auth_) {
+    const AuthDecision decision =
+        authorize(*subscribe_auth_, find_access_token(head.field("Authorization"), head.field("Cookie"), query),
+                  Permission::subscribe, *token);
+    if (!decision.allowed()) {
+      respond_and_close(c, decision.status, decision.message, decision.extra_headers + cors.lines());
+      return;
+    }
   }
 
   std::vector<HeaderView> headers;
