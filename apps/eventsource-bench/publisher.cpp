@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "publisher.hpp"
 
+#include "tls_client.hpp"
+
+#include <openssl/ssl.h>
+
 #include "chunked_decoder.hpp"
 #include "monotonic_clock.hpp"
 #include "response_head.hpp"
@@ -29,12 +33,25 @@ class Connection {
   ~Connection() { close(); }
   bool open() const noexcept { return fd_ >= 0; }
   void close() noexcept {
+    if (ssl_) SSL_free(ssl_);
+    ssl_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     buffer_.clear();
   }
 
-  /// Empty on success, else what went wrong.
+  /// Empty on success, else what went wrong. With `tls_host`, TLS on top.
+  std::string connect(const Endpoint& endpoint, const char* tls_host) {
+    std::string error = connect(endpoint);
+    if (!error.empty() || !tls_host) return error;
+    ssl_ = tls_client(fd_, tls_host);
+    if (!ssl_ || SSL_connect(ssl_) != 1) {
+      close();
+      return "TLS handshake failed";
+    }
+    return {};
+  }
+
   std::string connect(const Endpoint& endpoint) {
     fd_ = ::socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return "socket: " + error_text(errno);
@@ -53,7 +70,9 @@ class Connection {
 
   std::string send_all(std::string_view bytes) {
     while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      const ssize_t n = ssl_ ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                             : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (ssl_ && n <= 0) return "TLS write failed";
       if (n < 0) {
         if (errno == EINTR) continue;
         return "send: " + error_text(errno);
@@ -105,7 +124,7 @@ class Connection {
   bool fill(std::string& error) {
     char chunk[16 * 1024];
     for (;;) {
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      const ssize_t n = ssl_ ? SSL_read(ssl_, chunk, static_cast<int>(sizeof chunk)) : ::recv(fd_, chunk, sizeof chunk, 0);
       if (n > 0) {
         buffer_.append(chunk, static_cast<std::size_t>(n));
         return true;
@@ -121,6 +140,7 @@ class Connection {
   }
 
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string buffer_;
 };
 
@@ -169,7 +189,8 @@ void Publisher::work(unsigned publisher) {
     // origin): connecting first, and taking the origin from the first send's
     // own time stamp, so nothing before it can squeeze the pace.
     std::string error;
-    if (!connection.open()) error = connection.connect(plan_.endpoint);
+    if (!connection.open())
+      error = connection.connect(plan_.endpoint, plan_.url.tls ? plan_.url.host.c_str() : nullptr);
     std::uint64_t send_ns = 0;
     int status = 0;
     if (error.empty()) {

@@ -4,6 +4,9 @@
 #include "monotonic_clock.hpp"
 #include "response_head.hpp"
 #include "stamp.hpp"
+#include "tls_client.hpp"
+
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -61,6 +64,8 @@ void SubscriberPool::poll(int timeout_ms) {
     const Subscriber& subscriber = subscribers_[index];
     if (subscriber.state == State::connecting) {
       on_connected(index, true);
+    } else if (subscriber.state == State::handshaking) {
+      continue_handshake(index);
     } else if (subscriber.state == State::awaiting_head || subscriber.state == State::streaming) {
       // Time is read per connection: what a subscriber receives late because
       // the bench was busy with others still counts against the run, as it would
@@ -120,19 +125,65 @@ void SubscriberPool::on_connected(std::size_t index, bool registered) {
     fail(index, "connect: " + error_text(error));
     return;
   }
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  event.data.u64 = index;
+  if (epoll_ctl(epoll_fd_, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, subscriber.fd, &event) != 0) {
+    fail(index, "epoll_ctl: " + error_text(errno));
+    return;
+  }
+  if (plan_.url.tls) {
+    subscriber.ssl = tls_client(subscriber.fd, plan_.url.host.c_str());
+    if (!subscriber.ssl) {
+      fail(index, "TLS: no session");
+      return;
+    }
+    subscriber.state = State::handshaking;
+    continue_handshake(index);
+    return;
+  }
+  send_request(index);
+}
+
+void SubscriberPool::continue_handshake(std::size_t index) {
+  Subscriber& subscriber = subscribers_[index];
+  const int ret = SSL_do_handshake(subscriber.ssl);
+  if (ret == 1) {
+    send_request(index);
+    return;
+  }
+  const int error = SSL_get_error(subscriber.ssl, ret);
+  if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return; // edge-triggered on both
+  fail(index, "TLS handshake failed");
+}
+
+void SubscriberPool::send_request(std::size_t index) {
+  Subscriber& subscriber = subscribers_[index];
   const std::string& request = requests_[subscriber.token];
-  const ssize_t sent = ::send(subscriber.fd, request.data(), request.size(), MSG_NOSIGNAL);
+  const ssize_t sent = subscriber.ssl ? SSL_write(subscriber.ssl, request.data(), static_cast<int>(request.size()))
+                                      : ::send(subscriber.fd, request.data(), request.size(), MSG_NOSIGNAL);
   if (sent != static_cast<ssize_t>(request.size())) {
     // A request of a few hundred bytes always fits an empty socket buffer.
     fail(index, sent < 0 ? "send: " + error_text(errno) : "send: short write of the request");
     return;
   }
   subscriber.state = State::awaiting_head;
-  epoll_event event{};
-  event.events = EPOLLIN | EPOLLET;
-  event.data.u64 = index;
-  if (epoll_ctl(epoll_fd_, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, subscriber.fd, &event) != 0)
-    fail(index, "epoll_ctl: " + error_text(errno));
+  // Bytes may have come with the handshake already: edge-triggered epoll would not say again.
+  if (subscriber.ssl) on_readable(index, now_ns());
+}
+
+ssize_t SubscriberPool::read_some(Subscriber& subscriber) {
+  if (!subscriber.ssl) return ::read(subscriber.fd, read_buffer_.data(), read_buffer_.size());
+  const int n = SSL_read(subscriber.ssl, read_buffer_.data(), static_cast<int>(read_buffer_.size()));
+  if (n > 0) return n;
+  const int error = SSL_get_error(subscriber.ssl, n);
+  if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (error == SSL_ERROR_ZERO_RETURN) return 0;
+  errno = error == SSL_ERROR_SYSCALL && errno != 0 ? errno : EPROTO;
+  return error == SSL_ERROR_SYSCALL && errno == 0 ? 0 : -1;
 }
 
 void SubscriberPool::on_readable(std::size_t index, std::uint64_t now) {
@@ -141,7 +192,7 @@ void SubscriberPool::on_readable(std::size_t index, std::uint64_t now) {
   // socket, and whatever arrives later raises a new edge. That saves the
   // re-poll of every ready socket that level-triggered epoll makes.
   for (;;) {
-    const ssize_t n = ::read(subscriber.fd, read_buffer_.data(), read_buffer_.size());
+    const ssize_t n = read_some(subscriber);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) fail(index, "read: " + error_text(errno));
@@ -161,7 +212,9 @@ void SubscriberPool::on_readable(std::size_t index, std::uint64_t now) {
       on_head(index, now);
     }
     const bool open = subscriber.state == State::streaming || subscriber.state == State::awaiting_head;
-    if (!open || static_cast<std::size_t>(n) < read_buffer_.size()) return;
+    // A short read emptied the socket. Not so with TLS: SSL_read returns one
+    // record and may leave more in the socket, so read on until it would block.
+    if (!open || (static_cast<std::size_t>(n) < read_buffer_.size() && !subscriber.ssl)) return;
     now = now_ns();
   }
 }
@@ -264,12 +317,16 @@ void SubscriberPool::fail(std::size_t index, const std::string& kind) {
     if (!accepted_.empty() && subscriber.unique < accepted_[subscriber.token])
       outstanding_ -= std::min<std::uint64_t>(outstanding_, accepted_[subscriber.token] - subscriber.unique);
   } else {
-    if (subscriber.state == State::connecting || subscriber.state == State::awaiting_head) --in_flight_;
+    if (subscriber.state == State::connecting || subscriber.state == State::handshaking ||
+        subscriber.state == State::awaiting_head)
+      --in_flight_;
     ++connect_failures_[kind];
     ++failed_to_connect_;
     subscriber.state = State::failed;
     std::string().swap(subscriber.head);
   }
+  if (subscriber.ssl) SSL_free(subscriber.ssl);
+  subscriber.ssl = nullptr;
   if (subscriber.fd >= 0) ::close(subscriber.fd);  // also leaves the epoll set
   subscriber.fd = -1;
 }
@@ -278,7 +335,7 @@ void SubscriberPool::expire_heads(std::uint64_t now) {
   while (!awaiting_.empty()) {
     const std::size_t index = awaiting_.front();
     const State state = subscribers_[index].state;
-    if (state != State::connecting && state != State::awaiting_head) {
+    if (state != State::connecting && state != State::handshaking && state != State::awaiting_head) {
       awaiting_.pop_front();
       continue;
     }
@@ -319,6 +376,8 @@ void SubscriberPool::close_all() noexcept {
   for (Subscriber& subscriber : subscribers_) {
     if (subscriber.fd < 0) continue;
     setsockopt(subscriber.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    if (subscriber.ssl) SSL_free(subscriber.ssl);
+    subscriber.ssl = nullptr;
     ::close(subscriber.fd);
     subscriber.fd = -1;
   }

@@ -11,6 +11,8 @@
 #include "url_template.hpp"
 #include "ws_frames.hpp"
 
+typedef struct ssl_st SSL;
+
 #include <es/parser.hpp>
 
 #include <cstdint>
@@ -67,11 +69,12 @@ class SubscriberPool {
   void close_all() noexcept;
 
  private:
-  enum class State : std::uint8_t { waiting, connecting, awaiting_head, streaming, failed, ended };
+  enum class State : std::uint8_t { waiting, connecting, handshaking, awaiting_head, streaming, failed, ended };
 
   struct Subscriber {
     int fd = -1;
     State state = State::waiting;
+    SSL* ssl = nullptr;                        // https: the TLS session
     bool chunked = false;
     std::uint32_t token = 0;
     std::uint64_t started_ns = 0;
@@ -86,6 +89,10 @@ class SubscriberPool {
 
   void start(std::size_t index, std::uint64_t now);
   void on_connected(std::size_t index, bool registered);  // registered: in the epoll set already
+  void continue_handshake(std::size_t index);
+  void send_request(std::size_t index);
+  /// Reads what is there (TLS or plain); < 0 with errno EAGAIN when nothing, 0 at the end.
+  ssize_t read_some(Subscriber& subscriber);
   void on_readable(std::size_t index, std::uint64_t now);
   void on_head(std::size_t index, std::uint64_t now);
   void on_body(std::size_t index, std::string_view bytes);

@@ -27,11 +27,14 @@ std::string UrlTemplate::host_header() const {
 Result<UrlTemplate> UrlTemplate::parse(std::string_view text) {
   UrlTemplate url;
   url.text = std::string(text);
-  constexpr std::string_view scheme = "http://";
-  if (text.substr(0, 8) == "https://")
-    return Failure{"'" + url.text + "': https is not supported (benchmark the server on plain http)"};
+  std::string_view scheme = "http://";
+  if (text.substr(0, 8) == "https://") {
+    scheme = "https://";
+    url.tls = true;
+    url.port = 443;
+  }
   if (text.substr(0, scheme.size()) != scheme)
-    return Failure{"'" + url.text + "': the URL must start with http://"};
+    return Failure{"'" + url.text + "': the URL must start with http:// or https://"};
   std::string_view rest = text.substr(scheme.size());
   const std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);

@@ -19,13 +19,14 @@ struct UrlTemplate {
   std::string path_prefix;  ///< the path before {token} (the whole path if there is none)
   std::string path_suffix;  ///< the path (and query) after {token}
   bool has_token = false;   ///< without {token}, every token gets the same URL
+  bool tls = false;         ///< https://
 
   /// The request target for `token`.
   std::string target(std::string_view token) const;
   /// The value of the Host header.
   std::string host_header() const;
 
-  /// "http://HOST[:PORT]/PATH" where PATH holds `{token}` at most once.
+  /// "http[s]://HOST[:PORT]/PATH" where PATH holds `{token}` at most once.
   static Result<UrlTemplate> parse(std::string_view text);
 };
 

@@ -6,6 +6,11 @@
 #include "harness.hpp"
 
 #include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -60,6 +65,25 @@ TEST_CASE("bench: --ws subscribers (WebSocket) each receive all events once, in 
   CHECK(report["delivery"]["delivered"] == 100);
   CHECK(report["delivery"]["unrecognised"] == 0);
   CHECK(report["delivery"]["out_of_order"] == 0);
+}
+
+TEST_CASE("bench: https subscribers and publishers (TLS, a throwaway certificate) each receive all events once") {
+  char pattern[] = "/tmp/es-bench-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir + "/k.pem -out " + dir +
+                       "/c.pem -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1")
+                          .c_str()) == 0);
+  Process server({program_path("eventsource-server"), "-H", "127.0.0.1", "-P", "0", "-i", "-k", "0", "-K",
+                  dir + "/k.pem", "-C", dir + "/c.pem"});
+  const int port = server.wait_for_port();
+  const std::string base = "https://127.0.0.1:" + std::to_string(port);
+  Process bench({program_path("eventsource-bench"), "--json", "--quiet", "-n", "20", "-t", "2", "-m", "5", "-p", "2",
+                 "--subscribe-url", base + "/poll/{token}", "--publish-url", base + "/ping/{token}"});
+  REQUIRE(bench.wait_exit(60s) == 0);
+  std::filesystem::remove_all(dir);
+  const json report = json::parse(bench.out());
+  CHECK(report["clean"] == true);
+  CHECK(report["delivery"]["delivered"] == 100);
 }
 
 TEST_CASE("bench: paced publishing sends no faster than the rate") {

@@ -49,6 +49,9 @@ std::shared_ptr<SSL_CTX> TlsContext::load() const {
   SSL_CTX_set_mode(ctx.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
+  // No server-side session cache: it keeps every connection's session in
+  // memory for minutes; session tickets (stateless) still allow resumption.
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file_.c_str()) != 1)
     throw std::runtime_error("cannot load the TLS certificate " + cert_file_ + ": " + openssl_reason());
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file_.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -10,7 +10,6 @@
 #include "net/io/tls_context.hpp"
 
 #include <memory>
-#include <string>
 
 typedef struct ssl_st SSL;
 
@@ -38,7 +37,6 @@ class TlsSocketIo final : public SocketIo {
   std::shared_ptr<SSL_CTX> context_; // kept alive while the connection uses it (SIGHUP swaps the server's)
   SSL* ssl_ = nullptr;
   bool handshake_done_ = false;
-  std::string gathered_; // the bytes of a write in progress (must be offered again after want-write)
 };
 
 /// Connections over TLS with the context's current key and certificate.
