@@ -13,6 +13,8 @@
 // - what comes out respects the limits: an event's data plus name at most
 //   max_event, a name, id or comment at most max_line; no CR anywhere, LF only
 //   inside data, no NUL in an id; every event it dispatches can be serialized;
+// - the result is the one of a plain, whole-stream reading of the WHATWG
+//   algorithm (reference_parse below), limits included;
 // - after reset() the same stream gives the same result as a new parser;
 //   after end_of_stream() the error is cleared.
 
@@ -21,7 +23,10 @@
 #include <es/parser.hpp>
 #include <es/serializer.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -87,6 +92,82 @@ void check_limits(const Parsed& p, const es::ParserLimits& limits) {
   FUZZ_CHECK(!has(p.last_event_id, '\0'));
 }
 
+// The WHATWG algorithm written the plain way, for the parser to agree with:
+// the whole stream at once, cut into lines first, then each line
+// interpreted; with the parser's limits (a line over max_line fails when it
+// is seen, complete or not; a data or event field that would make the event
+// pass max_event fails) and nothing after the first failure.
+Parsed reference_parse(std::string_view stream, const es::ParserLimits& limits) {
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  Parsed out;
+  if (stream.size() < bom.size() && bom.starts_with(stream)) return out;  // a BOM still to come
+  if (stream.starts_with(bom)) stream.remove_prefix(bom.size());
+  std::string data, type, id_buffer;
+  std::size_t pos = 0;
+  while (pos < stream.size()) {
+    const std::size_t end = std::min(stream.find('\n', pos), stream.find('\r', pos));
+    const std::string_view line = stream.substr(pos, (end == std::string_view::npos ? stream.size() : end) - pos);
+    if (line.size() > limits.max_line) {
+      out.error = es::ParseError::line_too_long;
+      break;
+    }
+    if (end == std::string_view::npos) break;  // unfinished: kept for later, never interpreted
+    pos = end + 1;
+    if (stream[end] == '\r' && pos < stream.size() && stream[pos] == '\n') ++pos;
+
+    if (line.empty()) {  // dispatch
+      out.last_event_id = id_buffer;
+      if (!data.empty()) {
+        data.pop_back();
+        out.events.push_back({type, data, out.last_event_id, {}});
+      }
+      data.clear();
+      type.clear();
+      continue;
+    }
+    if (line.front() == ':') {
+      out.comments.emplace_back(line.substr(1));
+      continue;
+    }
+    const std::size_t colon = line.find(':');
+    const std::string_view field = line.substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+    if (value.starts_with(' ')) value.remove_prefix(1);
+    if (field == "data") {
+      if (data.size() + value.size() + type.size() > limits.max_event) {
+        out.error = es::ParseError::event_too_large;
+        break;
+      }
+      data.append(value);
+      data.push_back('\n');
+    } else if (field == "event") {
+      if ((data.empty() ? 0 : data.size() - 1) + value.size() > limits.max_event) {
+        out.error = es::ParseError::event_too_large;
+        break;
+      }
+      type = value;
+    } else if (field == "id") {
+      if (value.find('\0') == std::string_view::npos) id_buffer = value;
+    } else if (field == "retry") {
+      bool digits = !value.empty();
+      for (char c : value) digits = digits && c >= '0' && c <= '9';
+      if (digits) {
+        // Saturating, as the parser documents for a value too large to hold.
+        std::int64_t ms = 0;
+        for (char c : value) {
+          if (ms > (std::numeric_limits<std::int64_t>::max() - (c - '0')) / 10) {
+            ms = std::numeric_limits<std::int64_t>::max();
+            break;
+          }
+          ms = ms * 10 + (c - '0');
+        }
+        out.retries.emplace_back(ms);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -107,6 +188,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   whole_parser.feed(es::fuzz::Piece(stream).view());
   const Parsed whole = whole_parser.take();
   check_limits(whole, limits);
+  // A parser that fails keeps the last event id it had; so does the reference
+  // (it stops at the same line).
+  FUZZ_CHECK(reference_parse(stream, limits) == whole);
 
   Recorder split_parser(limits);
   for (std::size_t at = 0; at < stream.size();) {
