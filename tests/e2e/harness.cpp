@@ -4,6 +4,8 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,7 +31,21 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
   }
 }
 
+namespace {
+
+// The first line of each sanitizer's report (ASan, LSan, TSan; UBSan's
+// "file:line:col: runtime error: ..."), as GCC's and Clang's runtimes write them.
+bool has_sanitizer_report(const std::string& err) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                             "ERROR: ThreadSanitizer", ": runtime error: ", "SUMMARY: UndefinedBehaviorSanitizer"})
+    if (err.find(marker) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
 Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_env) {
+  if (!argv.empty()) program_ = argv[0];
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
@@ -70,6 +86,13 @@ Process::~Process() {
   close_stdin();
   if (out_thread_.joinable()) out_thread_.join();
   if (err_thread_.joinable()) err_thread_.join();
+  if (has_sanitizer_report(err_)) {
+    std::fprintf(stderr, "harness: %s wrote a sanitizer report; its stderr:\n%s\n", program_.c_str(), err_.c_str());
+    std::fflush(stderr);
+    // Not abort(): the test runner's signal handler would run under the
+    // sanitizer, which reports it (TSan: signal-unsafe call in a handler).
+    std::_Exit(86);
+  }
 }
 
 void Process::reader(int fd, std::string& sink) {

@@ -37,7 +37,12 @@ class Process {
   /// Starts `argv[0]` (a path) with the rest as arguments; stdin is a pipe
   /// (write_stdin / close_stdin), stdout and stderr are collected.
   explicit Process(std::vector<std::string> argv, std::vector<std::string> extra_env = {});
-  ~Process(); // SIGKILLs the process if it still runs, and reaps it
+  /// SIGKILLs the process if it still runs, and reaps it. If the program
+  /// (built with a sanitizer: scripts/dev sanitize) wrote a sanitizer report
+  /// on stderr, prints it and ends the test (exit status 86): a report fails
+  /// the test that ran the program, even one that killed it without looking
+  /// at its exit.
+  ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
@@ -65,6 +70,7 @@ class Process {
  private:
   void reader(int fd, std::string& sink);
 
+  std::string program_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   std::optional<int> status_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "net/cidr.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -11,6 +12,9 @@ namespace {
 
 /// `ip` as 16 bytes, IPv4 mapped into ::ffff:0:0/96; nullopt when it is not an address.
 std::optional<std::array<std::uint8_t, 16>> to_bytes(std::string_view ip, bool& is_v4) {
+  // inet_pton reads a C string: a NUL would end it early, and "10.0.0.1\0junk"
+  // would pass for 10.0.0.1 (found by fuzz/cidr).
+  if (ip.find('\0') != std::string_view::npos) return std::nullopt;
   const std::string text(ip);
   std::array<std::uint8_t, 16> bytes{};
   in_addr v4{};
@@ -45,8 +49,11 @@ Result<Cidr> Cidr::parse(std::string_view text) {
   int bits = width;
   if (slash != std::string_view::npos) {
     const std::string_view digits = text.substr(slash + 1);
+    // Decimal digits only: from_chars would take "-0" (a range of everything).
+    const bool all_digits = std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
-    if (digits.empty() || error != std::errc{} || end != digits.data() + digits.size() || bits < 0 || bits > width)
+    if (digits.empty() || !all_digits || error != std::errc{} || end != digits.data() + digits.size() || bits < 0 ||
+        bits > width)
       return Failure{"\"" + std::string(text) + "\": the prefix length must be 0 to " + std::to_string(width)};
   }
   range.bits_ = is_v4 ? 96 + bits : bits;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <utility>
@@ -177,6 +178,17 @@ Result<std::string> compact_json(std::string_view body) {
     if (opens && depth >= max_json_depth) throw TooDeep{};
     return true;
   };
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "1\0..."
+  // would pass as the JSON "1" and whatever follows the NUL be sent on, raw
+  // line breaks included (found by fuzz/json_event). JSON text never holds a
+  // NUL byte: not between tokens, not in a literal, and only escaped in a string.
+  if (const std::size_t nul = body.find('\0'); nul != std::string_view::npos) {
+    const std::string_view before = body.substr(0, nul);
+    const std::size_t line_start = before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1;
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    return Failure{"data is not valid JSON: a NUL byte (it must be escaped as \\u0000 in a string) at line " +
+                   std::to_string(line) + ", column " + std::to_string(nul - line_start + 1)};
+  }
   try {
     [[maybe_unused]] const json parsed = json::parse(body, limit_depth);
   } catch (const TooDeep&) {

@@ -15,6 +15,9 @@ constexpr std::string_view kDataPrefix = "data: ";
 constexpr std::string_view kCommentPrefix = ": ";
 
 std::size_t find_byte(std::string_view text, char byte, std::size_t from) noexcept {
+  // memchr() must not be given a null pointer, even with a length of 0, and an
+  // empty view may have one (std::string_view{}): nothing to search anyway.
+  if (from >= text.size()) return text.size();
   const void* hit = std::memchr(text.data() + from, byte, text.size() - from);
   return hit == nullptr ? text.size() : static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
 }

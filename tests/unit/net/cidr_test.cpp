@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <string_view>
+
 namespace {
 
 es::Cidr range(std::string_view text) {
@@ -41,7 +44,22 @@ TEST_CASE("cidr: bad ranges are refused with a reason, bad peers never match") {
   CHECK(es::Cidr::parse("::/129").error() == "\"::/129\": the prefix length must be 0 to 128");
   CHECK_FALSE(es::Cidr::parse("10.0.0.0/"));
   CHECK_FALSE(es::Cidr::parse("10.0.0.0/8x"));
+  // Regression (issue 15): "-0" passed from_chars as 0, a range of everything.
+  CHECK(es::Cidr::parse("10.0.0.0/-0").error() == "\"10.0.0.0/-0\": the prefix length must be 0 to 32");
+  CHECK_FALSE(es::Cidr::parse("::/+8"));
+  CHECK(range("10.0.0.0/008").contains("10.1.2.3"));  // leading zeros are harmless
   CHECK_FALSE(range("0.0.0.0/0").contains("not an address"));
   CHECK(es::any_contains({range("10.0.0.0/8"), range("::1")}, "::1"));
   CHECK_FALSE(es::any_contains({}, "127.0.0.1"));
+}
+
+TEST_CASE("cidr: a NUL byte is not part of an address") {
+  // Regression (issue 15, found by fuzz/cidr): inet_pton read the text as a C
+  // string, so everything from a NUL on was ignored.
+  using namespace std::string_literals;
+  CHECK_FALSE(es::Cidr::parse("10.0.0.0\0junk"s));
+  CHECK_FALSE(es::Cidr::parse("10.0.0.0\0/8"s));
+  CHECK_FALSE(es::Cidr::parse("::1\0"s));
+  CHECK_FALSE(range("10.0.0.0/8").contains("10.0.0.1\0junk"s));
+  CHECK(range("10.0.0.0/8").contains("10.0.0.1"));
 }

@@ -133,6 +133,22 @@ TEST_CASE("event_kind: a json body that does not parse fails naming the problem 
         "data is not valid JSON: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal at line 1, column 1");
 }
 
+TEST_CASE("event_kind: a json body with a NUL byte fails, whatever comes before it") {
+  // Regression (issue 15, found by fuzz/json_event): nlohmann takes a NUL for
+  // the end of the input, so "1\0..." passed as JSON and the bytes after the
+  // NUL, line breaks included, were sent on as the event's data.
+  using namespace std::string_literals;
+  const auto kind = es::EventKind::json_events();
+  CHECK(failure(kind, "ping", "1\0\"\r\ndata: injected"s) ==
+        "data is not valid JSON: a NUL byte (it must be escaped as \\u0000 in a string) at line 1, column 2");
+  CHECK(failure(kind, "ping", "{\"a\":\n [1]}\0"s) ==
+        "data is not valid JSON: a NUL byte (it must be escaped as \\u0000 in a string) at line 2, column 6");
+  CHECK_FALSE(es::compact_json("\0"s));
+  CHECK_FALSE(es::compact_json("\"a\0b\""s));
+  // Escaped, it is a string like any other.
+  CHECK(make(kind, "ping", "\"a\\u0000b\"").data == "\"a\\u0000b\"");
+}
+
 TEST_CASE("event_kind: a json number too large for a double fails with the number named") {
   CHECK(failure(es::EventKind::json_events(), "ping", "1e500") == "data is not valid JSON: number overflow parsing '1e500'");
 }

@@ -203,6 +203,21 @@ TEST_CASE("parser: an empty id field clears the last event id") {
   CHECK(p.last_event_id.empty());
 }
 
+TEST_CASE("parser: an empty view with no bytes behind it (null data) is an empty piece") {
+  // Regression (issue 15): find_byte() passed the view's null data() to
+  // memchr(), undefined behaviour that UBSan reports (nonnull-attribute).
+  RecordingParser parser;
+  CHECK(parser.feed(std::string_view{}) == es::ParseError::none);  // at the stream's start
+  CHECK(parser.feed("data: a\n") == es::ParseError::none);
+  CHECK(parser.feed(std::string_view{}) == es::ParseError::none);  // inside the stream
+  CHECK(parser.feed("id\ndata\n\r") == es::ParseError::none);     // fields without a value
+  CHECK(parser.feed(std::string_view{}) == es::ParseError::none);  // after a CR
+  CHECK(parser.feed("\n") == es::ParseError::none);
+  const Parsed p = parser.result();
+  CHECK(p.events == Events{message("a\n")});
+  CHECK(p.last_event_id.empty());
+}
+
 TEST_CASE("parser: an id containing NUL is ignored") {
   const Parsed p = parse_every_split("id: 1\ndata: a\n\nid: 2\0x\ndata: b\n\nid: \0\ndata: c\n\n"s);
   CHECK(p.events == Events{message("a", "1"), message("b", "1"), message("c", "1")});

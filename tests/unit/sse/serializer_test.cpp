@@ -9,6 +9,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 using namespace std::string_literals;
@@ -156,4 +157,7 @@ TEST_CASE("serializer: a comment is one colon line per line, then a blank line")
   CHECK(es::serialize_comment("keepalive 1700000000") == ": keepalive 1700000000\n\n");
   CHECK(es::serialize_comment("a\r\nb\rc\nd") == ": a\n: b\n: c\n: d\n\n");
   CHECK(es::serialize_comment("") == ": \n\n");
+  // Regression (issue 15): an empty view may have a null data(), which
+  // memchr() must not be given.
+  CHECK(es::serialize_comment(std::string_view{}) == ": \n\n");
 }
