@@ -10,16 +10,23 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <sys/resource.h>
 
 namespace es {
 namespace {
 
-std::string descriptor_limit() {
+/// The soft limit on open files, if it can be read.
+std::optional<rlim_t> open_files_limit() {
   rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return "unknown";
-  return std::to_string(rl.rlim_cur);
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return std::nullopt;
+  return rl.rlim_cur;
+}
+
+std::string descriptor_limit() {
+  const auto limit = open_files_limit();
+  return limit ? std::to_string(*limit) : "unknown";
 }
 
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP;
@@ -32,16 +39,16 @@ constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP;
 // publisher's request holds one while a worker serves it. Large figures are
 // rounded down (to hundreds from 10,000, to thousands from 100,000).
 std::string descriptor_capacity_line(unsigned workers) {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return "descriptors: unknown";
-  if (rl.rlim_cur == RLIM_INFINITY) return "descriptors: unlimited";
+  const auto limit = open_files_limit();
+  if (!limit) return "descriptors: unknown";
+  if (*limit == RLIM_INFINITY) return "descriptors: unlimited";
   const rlim_t reserved = 7 + rlim_t{workers};
-  rlim_t streams = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 0;
+  rlim_t streams = *limit > reserved ? *limit - reserved : 0;
   if (streams >= 100000)
     streams -= streams % 1000;
   else if (streams >= 10000)
     streams -= streams % 100;
-  return "descriptors: " + std::to_string(rl.rlim_cur) + " (about " + std::to_string(streams) + " streams)";
+  return "descriptors: " + std::to_string(*limit) + " (about " + std::to_string(streams) + " streams)";
 }
 
 namespace {
