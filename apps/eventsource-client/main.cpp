@@ -9,6 +9,7 @@
 // header that -Werror would turn into a failed build.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
+#include "server_trust.hpp"
 #include "subscribe.hpp"
 
 #include <es/event_kind.hpp>
@@ -58,7 +59,6 @@ int main(int argc, char** argv) {
   bool debug = false;
   bool tls = false;
   bool keep_going = false;
-  bool insecure = false;
   std::string action(es::default_listen_action);
   std::string prefix;
   std::string user;
@@ -94,14 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--header", headers, "Extra request header (repeatable)")->type_name("'NAME: VALUE'");
   app.add_option("--last-event-id", last_event_id, "Resume after this event id (sent as Last-Event-ID)")
       ->type_name("ID");
-  app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
-  std::string jwt;
-  app.add_option("--jwt", jwt, "Send Authorization: Bearer JWT (a server with --publish-key/--subscribe-key)")
-      ->type_name("JWT");
-  std::string cacert;
-  app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+  es::apps::ServerTrust trust;
+  trust.add_options(app);
   app.add_flag("--json", json, "Print one JSON object per event and line");
   app.add_flag("--data-only", data_only, "Print only the data of each event");
   app.add_option("-n,--count", count, "Exit (0) after N events")->type_name("N");
@@ -154,9 +148,7 @@ int main(int argc, char** argv) {
   settings.client.password = password;
   settings.client.last_event_id = last_event_id;
   settings.client.keep_going = keep_going;
-  settings.client.verify_tls = !insecure;
-  settings.client.ca_file = cacert;
-  if (!jwt.empty()) settings.client.headers.push_back({"Authorization", "Bearer " + jwt});
+  trust.apply(settings.client.verify_tls, settings.client.ca_file, settings.client.headers);
   settings.output = json ? es::apps::OutputMode::json
                          : data_only ? es::apps::OutputMode::data_only : es::apps::OutputMode::people;
   settings.count = count;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "subscribe.hpp"
 
+#include "server_trust.hpp"
+
 #include <es/event_format.hpp>
 
 #include <atomic>
@@ -53,8 +55,7 @@ class FailureReporter {
     if (!first_time(std::string(name_of(e.kind)))) return;
     std::string text = e.message;
     if (e.kind == FailureKind::refused && hint_server_) text += " (is eventsource-server running?)";
-    if (e.kind == FailureKind::tls && e.message.find("not accepted") != std::string::npos)
-      text += "; trust its authority with --cacert FILE (or, for testing only, --insecure)";
+    text += trust_hint(e);
     if (e.will_retry) {
       text += every_time_ ? "; retrying in " + std::to_string(e.retry_in.count()) + " ms" : "; retrying";
       if (is_fatal(e.kind)) text += " (-k)";

@@ -8,6 +8,7 @@
 // header that -Werror would turn into a failed build.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
+#include "server_trust.hpp"
 #include "send.hpp"
 
 #include <es/url.hpp>
@@ -51,7 +52,6 @@ int main(int argc, char** argv) {
   std::uint16_t port = 8888;
   bool json = false;
   bool tls = false;
-  bool insecure = false;
   std::string base_url;
   std::vector<std::string> headers;
   double timeout_s = 10;
@@ -67,14 +67,8 @@ int main(int argc, char** argv) {
       ->type_name("BASE");
   auto* tls_opt = app.add_flag("-S,--tls", tls, "Connect with TLS (https)");
   app.add_option("--header", headers, "Extra request header (repeatable)")->type_name("'NAME: VALUE'");
-  app.add_flag("--insecure", insecure, "Do not check the server's TLS certificate");
-  std::string jwt;
-  app.add_option("--jwt", jwt, "Send Authorization: Bearer JWT (a server with --publish-key/--subscribe-key)")
-      ->type_name("JWT");
-  std::string cacert;
-  app.add_option("--cacert", cacert, "Trust the certificate authorities in FILE (PEM) for https")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+  es::apps::ServerTrust trust;
+  trust.add_options(app);
   app.add_option("--timeout", timeout_s, "Give up (exit 3) when connecting or the answer takes longer")
       ->type_name("SECONDS")
       ->capture_default_str();
@@ -111,9 +105,7 @@ int main(int argc, char** argv) {
     value.erase(0, value.find_first_not_of(" \t"));
     settings.publish.headers.push_back({h.substr(0, colon), value});
   }
-  settings.publish.verify_tls = !insecure;
-  settings.publish.ca_file = cacert;
-  if (!jwt.empty()) settings.publish.headers.push_back({"Authorization", "Bearer " + jwt});
+  trust.apply(settings.publish.verify_tls, settings.publish.ca_file, settings.publish.headers);
   settings.publish.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000.0 + 0.5));
   if (*data_opt && data != "-") settings.data = data;
   settings.json = json;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "send.hpp"
 
+#include "server_trust.hpp"
+
 #include <es/event_kind.hpp>
 
 #include <array>
@@ -71,8 +73,7 @@ int send_event(const SendSettings& settings, std::FILE* in, std::FILE* out, std:
     const ClientError& e = *outcome.error;
     std::string text = e.message;
     if (e.kind == FailureKind::refused) text += " (is eventsource-server running?)";
-    if (e.kind == FailureKind::tls && e.message.find("not accepted") != std::string::npos)
-      text += "; trust its authority with --cacert FILE (or, for testing only, --insecure)";
+    text += trust_hint(e);
     say(err, text);
     const bool timed_out = e.kind == FailureKind::timed_out || e.kind == FailureKind::connect_timeout;
     return timed_out ? request_exit::timeout : request_exit::unreachable;
