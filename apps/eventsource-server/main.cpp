@@ -154,6 +154,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(non_negative)
       ->type_name("BYTES");
+  app.add_option("--redis", options.redis_url,
+                 "Keep events in Redis, shared by every server on it: redis://[:PASSWORD@]HOST[:PORT][/DB] or "
+                 "unix:///PATH[?db=N] (docs/redis.md)")
+      ->type_name("URL");
+  app.add_option("--redis-prefix", options.redis_prefix, "Redis key and channel prefix: token T is PREFIX+T")
+      ->capture_default_str()
+      ->type_name("PREFIX");
   app.add_flag("--latest", options.latest,
                "A new subscriber without Last-Event-ID first gets the token's latest event");
   app.add_option("--max-body", options.max_body, "Largest POST body; larger ones get 413")

@@ -86,7 +86,9 @@ enum class PublishStatus {
   unknown_action, ///< the kind does not allow the action (HTTP 404)
   bad_data,       ///< the body is not valid for the kind (HTTP 400)
   not_connected,  ///< nobody subscribed and no history to keep it (HTTP 404)
-  not_running,    ///< the server is not serving (HTTP 503)
+  not_running,    ///< the server is not serving, or its store (Redis) is unreachable (HTTP 503)
+  queued,         ///< published from a hook with an asynchronous store (Redis): sent, not yet
+                  ///< confirmed; no id yet, and a failure is only logged
 };
 
 struct PublishResult {
@@ -116,6 +118,9 @@ struct ServerStats {
   std::size_t history_bytes = 0;       ///< bytes kept for replay and latest (history_memory bounds it)
   std::uint64_t history_evictions = 0; ///< events dropped to stay within history_memory
   std::uint64_t log_lines_dropped = 0; ///< lines lost because stderr did not keep up
+  bool redis_connected = false;        ///< with redis_url: connected and set up now
+  std::uint64_t redis_reconnects = 0;  ///< connections to Redis made again after one was lost
+  std::uint64_t redis_skipped_entries = 0; ///< entries/messages from outside that could not be delivered
   double uptime_seconds = 0;
 };
 

@@ -70,6 +70,16 @@ struct ServerOptions {
   std::string tls_key_file;
   std::string tls_cert_file;
 
+  /// Redis store (docs/redis.md): "redis://[:password@]host[:port][/db]"
+  /// or "unix:///path/redis.sock[?db=N]". Several servers on one Redis act
+  /// as one; ids are stream entry ids; outside programs publish with XADD
+  /// or PUBLISH. Empty: the memory store of this process. es::Server's
+  /// constructor connects once to check it (blocking, 3 s at most) and
+  /// throws std::invalid_argument when Redis cannot be used.
+  std::string redis_url;
+  /// Key and channel prefix: token T is the stream and the channel PREFIX+T.
+  std::string redis_prefix = "es:";
+
   /// Threads serving the request/response endpoints (publish, stats, ...).
   unsigned workers = 4;
   /// A request head (or a request body) must arrive within this.

@@ -22,6 +22,7 @@
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/publication.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "server/store/redis/redis_store.hpp"
 #include "server/subscribers/sse_kind.hpp"
 #include "server/subscribers/websocket_kind.hpp"
 
@@ -84,6 +85,15 @@ HistoryLimits history_limits(const ServerOptions& o) {
   return {events, o.history_age, o.history_memory};
 }
 
+std::unique_ptr<EventStore> make_store(const ServerOptions& o, const Framer& framer, const Log& log) {
+  if (o.redis_url.empty()) return std::make_unique<MemoryStore>(history_limits(o), o.kind.ids, framer);
+  auto address = RedisAddress::parse(o.redis_url);
+  if (!address) throw std::invalid_argument("es::Server: " + address.error());
+  if (o.redis_prefix.empty()) throw std::invalid_argument("es::Server: the Redis prefix must not be empty");
+  RedisStoreOptions r{*address, o.redis_prefix, o.kind, o.history_events, o.history_age, o.max_body};
+  return std::make_unique<RedisStore>(std::move(r), framer, log);
+}
+
 }  // namespace
 
 std::optional<std::string_view> SubscriberInfo::header(std::string_view name) const {
@@ -112,8 +122,8 @@ class Server::Impl {
         cors_(options_.cors_origins),
         websocket_(options_.kind.json_data, cors_),
         framer_({&websocket_, &sse_}),
-        store_(history_limits(options_), options_.kind.ids, framer_),
-        broker_(store_, framer_),
+        store_(make_store(options_, framer_, log_)),
+        broker_(*store_, framer_),
         tls_(tls_context(options_)),
         publish_auth_(jwt_verifier(options_.publish_key, "publish_key")),
         subscribe_auth_(jwt_verifier(options_.subscribe_key, "subscribe_key")),
@@ -248,6 +258,9 @@ class Server::Impl {
     s.history_bytes = c[Counter::history_bytes];
     s.history_evictions = c[Counter::history_evictions];
     s.log_lines_dropped = c[Counter::log_lines_dropped];
+    s.redis_connected = c[Counter::redis_connected] != 0;
+    s.redis_reconnects = c[Counter::redis_reconnects];
+    s.redis_skipped_entries = c[Counter::redis_skipped_entries];
     s.uptime_seconds = uptime_seconds();
     return s;
   }
@@ -279,7 +292,7 @@ class Server::Impl {
   std::string unhealthy_reason() const {
     if (stopping_.load()) return "Server is shutting down";
     if (!running()) return "Server is not running";
-    return {};
+    return store_->unhealthy_reason();
   }
 
  private:
@@ -330,7 +343,7 @@ class Server::Impl {
   SseKind sse_;
   std::array<std::string_view, 2> kind_names_{websocket_.name(), sse_.name()};
   Framer framer_;
-  MemoryStore store_;
+  std::unique_ptr<EventStore> store_;
   Broker broker_;
   HttpHandoff http_;
   std::unique_ptr<httplib::ThreadPool> pool_;

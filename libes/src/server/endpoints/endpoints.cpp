@@ -90,7 +90,8 @@ void install_endpoints(httplib::Server& http, EndpointContext ctx) {
     }
     const PublishResult r = ctx.publish(token, req.matches[1].str(), req.body);
     switch (r.status) {
-      case PublishStatus::published: return reply_published(res, r);
+      case PublishStatus::published:
+      case PublishStatus::queued: return reply_published(res, r); // queued: only from hooks, never here
       case PublishStatus::unknown_action:
       case PublishStatus::not_connected: return reply_text(res, 404, r.message);
       case PublishStatus::bad_data: return reply_text(res, 400, r.message);

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 namespace es {
@@ -47,6 +48,9 @@ void EventLoop::run() {
   next_keepalive_ = options_.keepalive.count() > 0 ? now_ + options_.keepalive : LoopClock::time_point::max();
   next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
   log_.info(descriptor_capacity_line(options_.workers));
+  broker_.store().start(*this, [this](std::string_view token, const PublicationPtr& p, bool close_after) {
+    broker_.deliver_live(token, p, close_after);
+  });
   log_.info("listening on " + listener_->address());
 
   std::array<epoll_event, 512> events;
@@ -63,6 +67,7 @@ void EventLoop::run() {
     }
   }
 
+  broker_.store().stop(); // before the mailbox closes: a publish it answers may wait there
   scheduler_.answer_publishers(true);
   for (auto& message : mailbox_.close()) {
     if (auto* publish = std::get_if<PublishMessage>(&message)) {
@@ -83,6 +88,9 @@ void EventLoop::turn(std::span<const epoll_event> events) {
       if (listener_ && listener_->fd() >= 0) accept_ready();
     } else if (event.data.u64 == loop_limits::mailbox_tag) {
       process_mailbox();
+    } else if (event.data.u64 & loop_limits::watched_tag) {
+      const auto it = watched_.find(static_cast<int>(event.data.u64 & ~loop_limits::watched_tag));
+      if (it != watched_.end()) it->second->on_io(event.events);
     } else if (Connection* c = find(static_cast<int>(event.data.u64))) {
       on_event(*c, event.events);
     }
@@ -91,6 +99,7 @@ void EventLoop::turn(std::span<const epoll_event> events) {
     send_keepalives();
     next_keepalive_ = now_ + options_.keepalive;
   }
+  if (!timers_.empty() && timers_.begin()->first.first <= now_) run_timers();
   if (now_ >= next_housekeeping_) {
     housekeeping();
     next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
@@ -115,6 +124,7 @@ int EventLoop::next_timeout_ms() const {
   auto due = std::min(next_keepalive_, next_housekeeping_);
   if (stopping_) due = std::min(due, grace_over_ ? hard_deadline_ : grace_deadline_);
   if (accept_paused_) due = std::min(due, accept_paused_until_);
+  if (!timers_.empty()) due = std::min(due, timers_.begin()->first.first);
   if (scheduler_.has_dirty()) return 0;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(due - LoopClock::now()).count();
   return static_cast<int>(std::clamp<long long>(left, 0, 60000));
@@ -126,12 +136,57 @@ void EventLoop::update_counters() {
   counters_.set(Counter::tokens, std::max(registry_.token_count(), store.tokens));
   counters_.set(Counter::history_bytes, store.bytes);
   counters_.set(Counter::history_evictions, store.evicted);
+  counters_.set(Counter::redis_connected, store.redis_connected ? 1 : 0);
+  counters_.set(Counter::redis_reconnects, store.redis_reconnects);
+  counters_.set(Counter::redis_skipped_entries, store.skipped_entries);
   counters_.set(Counter::log_lines_dropped, log_.dropped()); // the server's one log: reported by its one loop
   counters_.set(Counter::subscribers, registry_.subscriber_count());
   counters_.set(Counter::connections, open_connections_);
   counters_.set(Counter::events_published, broker_.published());
   counters_.set(Counter::events_delivered, delivered_);
   counters_.set(Counter::bytes_written, bytes_written_);
+}
+
+// ---------------------------------------------------------------------------
+// The Reactor lent to the store
+
+int EventLoop::watch(int fd, std::uint32_t events, IoHandler& handler) {
+  const std::uint64_t tag = loop_limits::watched_tag | static_cast<std::uint64_t>(fd);
+  auto [it, added] = watched_.try_emplace(fd, &handler);
+  it->second = &handler;
+  const int error = added ? poller_.add(fd, events, tag) : poller_.modify(fd, events, tag);
+  if (error && added) watched_.erase(fd);
+  return error;
+}
+
+void EventLoop::unwatch(int fd) {
+  if (watched_.erase(fd) == 0) return;
+  [[maybe_unused]] int error = poller_.remove(fd); // it may be closed already: nothing to undo then
+}
+
+Reactor::TimerId EventLoop::call_after(std::chrono::milliseconds delay, std::function<void()> callback) {
+  const TimerId id = next_timer_++;
+  const auto due = LoopClock::now() + delay;
+  timers_.emplace(std::make_pair(due, id), std::move(callback));
+  timer_due_.emplace(id, due);
+  return id;
+}
+
+void EventLoop::cancel(TimerId timer) {
+  const auto it = timer_due_.find(timer);
+  if (it == timer_due_.end()) return;
+  timers_.erase(std::make_pair(it->second, timer));
+  timer_due_.erase(it);
+}
+
+void EventLoop::run_timers() {
+  // Only those due now: a timer a callback adds for 0 ms runs next turn.
+  const auto now = LoopClock::now();
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    auto node = timers_.extract(timers_.begin());
+    timer_due_.erase(node.key().second);
+    node.mapped()();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -167,13 +222,26 @@ void EventLoop::publish_on_loop(std::string_view token, Event event, bool close_
 
 PublishResult EventLoop::publish(std::string token, Event event, bool close_after) {
   if (on_loop_thread()) {
-    // From a hook: no waiting on ourselves. The memory store answers at once.
-    PublishResult answer;
-    answer.status = PublishStatus::not_running;
-    answer.message = "The store did not answer in time";
-    broker_.publish(token, std::move(event), close_after, [&answer](PublishResult r) { answer = std::move(r); });
+    // From a hook: no waiting on ourselves. The memory store answers at
+    // once; Redis later, and only a failure is worth a line then.
+    struct Answer {
+      bool awaited = true;
+      std::optional<PublishResult> result;
+    };
+    auto answer = std::make_shared<Answer>();
+    broker_.publish(token, std::move(event), close_after, [this, answer, token](PublishResult r) {
+      if (answer->awaited)
+        answer->result = std::move(r);
+      else if (!r)
+        log_.warn("publish to " + token + " from a hook failed: " + r.message);
+    });
     counters_.set(Counter::events_published, broker_.published());
-    return answer;
+    answer->awaited = false;
+    if (answer->result) return std::move(*answer->result);
+    PublishResult queued;
+    queued.status = PublishStatus::queued;
+    queued.message = "Sent to the store; its answer comes later";
+    return queued;
   }
   std::promise<PublishResult> reply;
   auto result = reply.get_future();

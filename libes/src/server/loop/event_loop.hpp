@@ -24,6 +24,7 @@
 #include "net/listen_socket.hpp"
 #include "net/mailbox.hpp"
 #include "net/poller.hpp"
+#include "net/reactor.hpp"
 #include "server/loop/connection.hpp"
 #include "server/loop/fanout_scheduler.hpp"
 #include "server/metrics/counters.hpp"
@@ -39,7 +40,9 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <thread>
 #include <variant>
@@ -87,7 +90,7 @@ struct ReturnMessage {
 struct StopMessage {};
 using LoopMessage = std::variant<PublishMessage, ReturnMessage, StopMessage>;
 
-class EventLoop final : private PublicationSink {
+class EventLoop final : private PublicationSink, private Reactor {
  public:
   explicit EventLoop(LoopSetup setup);
   ~EventLoop();
@@ -161,8 +164,17 @@ class EventLoop final : private PublicationSink {
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
   void log_access(const Connection& c, int status, std::string_view detail) const;
 
+  // Reactor (event_loop.cpp): descriptors and timers lent to the store.
+  int watch(int fd, std::uint32_t events, IoHandler& handler) override;
+  void unwatch(int fd) override;
+  TimerId call_after(std::chrono::milliseconds delay, std::function<void()> callback) override;
+  void cancel(TimerId timer) override;
+  Clock::time_point now() const override { return now_; }
+  void run_timers();
+
   // fanout.cpp
   std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) override;
+  std::size_t subscribers_of(std::string_view token) const override;
   void enqueue(Connection& c, const SharedBytes& bytes, bool is_event);
   void mark_dirty(Connection& c);
   void flush(Connection& c);
@@ -194,6 +206,10 @@ class EventLoop final : private PublicationSink {
 
   Poller poller_;
   Mailbox<LoopMessage> mailbox_;
+  std::unordered_map<int, IoHandler*> watched_; // Reactor::watch, by descriptor
+  std::map<std::pair<LoopClock::time_point, TimerId>, std::function<void()>> timers_;
+  std::unordered_map<TimerId, LoopClock::time_point> timer_due_;
+  TimerId next_timer_ = 1;
   std::unique_ptr<ListenSocket> listener_;
   std::atomic<std::uint16_t> port_{0};
   std::atomic<std::thread::id> loop_thread_{};

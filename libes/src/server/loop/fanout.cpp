@@ -11,6 +11,8 @@
 
 namespace es {
 
+std::size_t EventLoop::subscribers_of(std::string_view token) const { return registry_.subscriber_count(token); }
+
 std::size_t EventLoop::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
   const std::vector<SubscriberId>& subscribers = registry_.subscribers(token);
   const std::size_t count = subscribers.size();

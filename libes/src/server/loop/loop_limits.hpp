@@ -23,5 +23,7 @@ inline constexpr auto hard_stop_margin = 3s; ///< after the grace period, for wo
 /// epoll_event.data for the two descriptors that are not connections.
 inline constexpr std::uint64_t listener_tag = ~std::uint64_t{0};
 inline constexpr std::uint64_t mailbox_tag = ~std::uint64_t{0} - 1;
+/// Descriptors watched for the store (Reactor::watch): this bit plus the descriptor.
+inline constexpr std::uint64_t watched_tag = std::uint64_t{1} << 40;
 
 }  // namespace es::loop_limits

@@ -29,6 +29,9 @@ enum class Counter : std::size_t {
   history_bytes,       ///< gauge: bytes of history kept for replay and --latest
   history_evictions,   ///< events dropped from history to stay within --history-memory
   log_lines_dropped,   ///< log lines lost because stderr did not keep up
+  redis_connected,     ///< gauge: 1 while the Redis store is connected (0 without --redis)
+  redis_reconnects,    ///< connections to Redis made again after losing one
+  redis_skipped_entries, ///< stream entries and messages from outside that could not be delivered
   count_
 };
 
@@ -53,6 +56,9 @@ inline constexpr std::array<CounterSpec, static_cast<std::size_t>(Counter::count
     {Counter::history_bytes, "history_bytes", true, "eventsource_history_bytes", "Bytes kept for replay and --latest."},
     {Counter::history_evictions, "history_evictions", false, "eventsource_history_evictions_total", "Events dropped from history to stay within --history-memory."},
     {Counter::log_lines_dropped, "log_lines_dropped", false, "eventsource_log_lines_dropped_total", "Log lines lost because standard error did not keep up."},
+    {Counter::redis_connected, "redis_connected", true, "eventsource_redis_connected", "1 while the Redis store is connected and set up."},
+    {Counter::redis_reconnects, "redis_reconnects", false, "eventsource_redis_reconnects_total", "Connections to Redis made again after one was lost."},
+    {Counter::redis_skipped_entries, "redis_skipped_entries", false, "eventsource_redis_skipped_entries_total", "Stream entries and messages from outside programs skipped as undeliverable."},
 }};
 
 /// A plain copy of the values, as read at one moment.

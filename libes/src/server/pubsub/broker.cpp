@@ -23,15 +23,26 @@ void Broker::publish(std::string_view token, Event event, bool close_after, Done
     return done(failed(PublishStatus::bad_data, "Data is not properly formatted: " + reason));
 
   store_.append(token, std::move(event),
-                [this, token = std::string(token), close_after, done = std::move(done)](Result<PublicationPtr> p) {
-                  if (!p) return done(failed(PublishStatus::bad_data, "Data is not properly formatted: " + p.error()));
+                [this, token = std::string(token), close_after, done = std::move(done)](Appended a) {
+                  if (!a.publication) return done(failed(a.failure, std::move(a.message)));
                   ++published_;
                   PublishResult result;
-                  result.id = (*p)->id;
-                  for (PublicationSink* sink : sinks_) result.subscribers += sink->deliver(token, *p, close_after);
+                  result.id = a.publication->id;
+                  if (store_.delivers_live()) {
+                    // The store delivers it when it reads it back, in its order.
+                    for (PublicationSink* sink : sinks_) result.subscribers += sink->subscribers_of(token);
+                  } else {
+                    for (PublicationSink* sink : sinks_)
+                      result.subscribers += sink->deliver(token, a.publication, close_after);
+                  }
                   result.stored = result.subscribers == 0;
                   done(std::move(result));
                 });
+}
+
+void Broker::deliver_live(std::string_view token, const PublicationPtr& publication, bool close_after) {
+  ++delivered_live_;
+  for (PublicationSink* sink : sinks_) sink->deliver(token, publication, close_after);
 }
 
 void Broker::follow(std::string_view token) {

@@ -31,6 +31,8 @@ class PublicationSink {
   /// Queues `publication` to the loop's subscribers of `token` (then ends
   /// their streams with `close_after`); returns how many it was queued to.
   virtual std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) = 0;
+  /// The loop's subscribers of `token` now.
+  virtual std::size_t subscribers_of(std::string_view token) const = 0;
 
  protected:
   ~PublicationSink() = default;
@@ -49,6 +51,8 @@ class Broker {
   /// Publishes `event` to `token`; `done` gets the answer once the store has
   /// taken it and every loop has queued it (maybe before this returns).
   void publish(std::string_view token, Event event, bool close_after, Done done);
+  /// Delivers what a store that delivers by itself read (EventStore::LiveSink).
+  void deliver_live(std::string_view token, const PublicationPtr& publication, bool close_after);
   /// From now on every publish is answered not_running.
   void stop() noexcept { stopping_ = true; }
 
@@ -60,6 +64,7 @@ class Broker {
   EventStore& store() noexcept { return store_; }
   const Framer& framer() const noexcept { return framer_; }
   std::uint64_t published() const noexcept { return published_; }
+  std::uint64_t delivered_live() const noexcept { return delivered_live_; }
 
  private:
   EventStore& store_;
@@ -68,6 +73,7 @@ class Broker {
   struct Hash : std::hash<std::string_view> { using is_transparent = void; };
   std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> following_; // token -> loops
   std::uint64_t published_ = 0;
+  std::uint64_t delivered_live_ = 0;
   bool stopping_ = false;
 };
 

@@ -18,10 +18,12 @@
 // is lost (a memory store restarted, a Redis stream deleted), the
 // cross-server form of `event: gap`.
 
+#include "net/reactor.hpp"
 #include "server/pubsub/publication.hpp"
 
 #include <es/event.hpp>
 #include <es/result.hpp>
+#include <es/server.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -47,15 +49,41 @@ struct StoreStats {
   std::size_t tokens = 0;       ///< tokens it holds something for (history, or followed)
   std::size_t bytes = 0;        ///< bytes of history kept in this process
   std::uint64_t evicted = 0;    ///< events dropped to stay within the memory budget
+  bool redis = false;           ///< the fields below mean something
+  bool redis_connected = false;
+  std::uint64_t redis_reconnects = 0;
+  std::uint64_t skipped_entries = 0; ///< entries and messages from outside that were not deliverable
+};
+
+/// The answer to an append: the publication (its id and position), or why not.
+struct Appended {
+  PublicationPtr publication; ///< null on failure
+  PublishStatus failure = PublishStatus::published;
+  std::string message;
 };
 
 class EventStore {
  public:
-  using AppendDone = std::function<void(Result<PublicationPtr>)>;
+  using AppendDone = std::function<void(Appended)>;
   using ReplayDone = std::function<void(Replay)>;
   using LatestDone = std::function<void(PublicationPtr)>;
+  /// Where a store that delivers by itself sends each event to its
+  /// token's subscribers (then ends their streams with `close_after`).
+  using LiveSink = std::function<void(std::string_view token, const PublicationPtr&, bool close_after)>;
 
   virtual ~EventStore() = default;
+
+  /// On the loop's thread, before it serves: a store that talks to the
+  /// network does it through `reactor`; events it reads go to `sink`.
+  virtual void start(Reactor& reactor, LiveSink sink) { (void)reactor, (void)sink; }
+  /// On the loop's thread, when it stops: pending work is answered or dropped.
+  virtual void stop() {}
+  /// False: the broker delivers what append() accepted. True: the store
+  /// delivers every event (its own publishes too) through the LiveSink, in
+  /// the order it holds them (Redis: whoever published them).
+  virtual bool delivers_live() const { return false; }
+  /// Why the store cannot serve now ("" when it can). Any thread.
+  virtual std::string unhealthy_reason() const { return {}; }
 
   /// True when events are given ids (and Last-Event-ID means something).
   virtual bool assigns_ids() const = 0;
@@ -66,8 +94,8 @@ class EventStore {
 
   /// Gives `event` its id (when ids are on) and its position, keeps it as
   /// the token's latest (and in its history), and completes with the framed
-  /// publication, or a failure (the store is unreachable, the event cannot
-  /// be framed). The event has already passed Framer::invalid_reason().
+  /// publication, or a failure (the store is unreachable: not_running; the
+  /// event cannot be framed: bad_data). The event has already passed Framer::invalid_reason().
   virtual void append(std::string_view token, Event event, AppendDone done) = 0;
   /// The events after `last_id` on `token` (an empty `last_id` asks for nothing).
   virtual void read_after(std::string_view token, std::string_view last_id, ReplayDone done) = 0;

@@ -23,8 +23,15 @@ MemoryStore::MemoryStore(HistoryLimits limits, std::shared_ptr<IdSource> ids, co
 void MemoryStore::append(std::string_view token, Event event, AppendDone done) {
   if (ids_) event.id = ids_->next(token);
   auto publication = framer_.frame(event, StorePosition{0, ++appended_}, now());
-  if (publication) history_.record(token, *publication);
-  done(std::move(publication));
+  Appended answer;
+  if (publication) {
+    history_.record(token, *publication);
+    answer.publication = *publication;
+  } else {
+    answer.failure = PublishStatus::bad_data;
+    answer.message = "Data is not properly formatted: " + publication.error();
+  }
+  done(std::move(answer));
 }
 
 void MemoryStore::read_after(std::string_view token, std::string_view last_id, ReplayDone done) {

@@ -27,7 +27,7 @@ struct Fixture {
     es::Event e;
     e.data = std::move(data);
     std::optional<es::PublicationPtr> out;
-    store.append(token, e, [&](es::Result<es::PublicationPtr> p) { out = *p; });
+    store.append(token, e, [&](es::Appended a) { out = a.publication; });
     REQUIRE(out.has_value()); // the memory store completes before it returns
     return *out;
   }
