@@ -35,8 +35,10 @@ constexpr unsigned connections_per_source_address = 10000;
 constexpr double max_tracking_bytes = 4.0 * 1024 * 1024 * 1024;
 
 struct Setup {
-  UrlTemplate subscribe, publish;
-  Endpoint subscribe_endpoint, publish_endpoint;
+  std::vector<UrlTemplate> subscribe;
+  std::vector<Endpoint> subscribe_endpoints;
+  UrlTemplate publish;
+  Endpoint publish_endpoint;
   std::vector<std::string> tokens;
   unsigned source_addresses = 1;
 };
@@ -60,23 +62,27 @@ Result<Setup> prepare(const Options& o) {
                    std::to_string(static_cast<unsigned long long>(tracking / 1e6)) + " MB"};
 
   Setup setup;
-  auto subscribe = UrlTemplate::parse(o.subscribe_url);
-  if (!subscribe) return Failure{"--subscribe-url " + subscribe.error()};
+  if (o.subscribe_urls.empty()) return Failure{"--subscribe-url is required"};
+  bool loopback = true;
+  for (const std::string& url : o.subscribe_urls) {
+    auto subscribe = UrlTemplate::parse(url);
+    if (!subscribe) return Failure{"--subscribe-url " + subscribe.error()};
+    auto endpoint = Endpoint::resolve(subscribe.value().host, subscribe.value().port);
+    if (!endpoint) return Failure{endpoint.error()};
+    if (o.source_addresses > 1 && !endpoint.value().is_ipv4_loopback())
+      return Failure{"--source-addresses spreads connections over 127.0.0.x, so every subscribe URL must be a "
+                     "127.x.x.x address (" + url + " is " + endpoint.value().text + ")"};
+    loopback = loopback && endpoint.value().is_ipv4_loopback();
+    setup.subscribe.push_back(std::move(subscribe).value());
+    setup.subscribe_endpoints.push_back(std::move(endpoint).value());
+  }
   auto publish = UrlTemplate::parse(o.publish_url);
   if (!publish) return Failure{"--publish-url " + publish.error()};
-  setup.subscribe = std::move(subscribe).value();
   setup.publish = std::move(publish).value();
-  auto subscribe_endpoint = Endpoint::resolve(setup.subscribe.host, setup.subscribe.port);
-  if (!subscribe_endpoint) return Failure{subscribe_endpoint.error()};
   auto publish_endpoint = Endpoint::resolve(setup.publish.host, setup.publish.port);
   if (!publish_endpoint) return Failure{publish_endpoint.error()};
-  setup.subscribe_endpoint = std::move(subscribe_endpoint).value();
   setup.publish_endpoint = std::move(publish_endpoint).value();
 
-  const bool loopback = setup.subscribe_endpoint.is_ipv4_loopback();
-  if (o.source_addresses > 1 && !loopback)
-    return Failure{"--source-addresses spreads connections over 127.0.0.x, so the subscribe URL must be a "
-                   "127.x.x.x address (it is " + setup.subscribe_endpoint.text + ")"};
   setup.source_addresses = o.source_addresses != 0 ? o.source_addresses
                            : loopback ? (o.subscribers + connections_per_source_address - 1) / connections_per_source_address
                                       : 1;
@@ -153,7 +159,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
   std::signal(SIGPIPE, SIG_IGN);
 
   Report report;
-  report.config = {options.subscribe_url, options.publish_url, options.subscribers, options.tokens,
+  report.config = {options.subscribe_urls, options.publish_url, options.subscribers, options.tokens,
                    options.events, options.publishers, options.size, options.rate, options.concurrency,
                    setup.source_addresses, options.pids};
   if (setup.source_addresses > 1)
@@ -162,7 +168,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
   const auto usage = [&] { return options.pids.empty() ? std::nullopt : read_process_usage(options.pids); };
   report.server.before = usage();
 
-  SubscriberPool pool({setup.subscribe, setup.subscribe_endpoint, setup.tokens, options.subscribers,
+  SubscriberPool pool({setup.subscribe, setup.subscribe_endpoints, setup.tokens, options.subscribers,
                        options.concurrency, setup.source_addresses, options.publishers, options.events,
                        static_cast<std::uint64_t>(options.connect_timeout * 1e9), options.websocket});
   Progress progress(err, options.quiet);

@@ -12,7 +12,8 @@
 namespace es::bench {
 
 struct Options {
-  std::string subscribe_url = "http://127.0.0.1:8888/poll/{token}";
+  /// Where subscribers connect; with K URLs, subscriber i uses URL (i / tokens) % K.
+  std::vector<std::string> subscribe_urls = {"http://127.0.0.1:8888/poll/{token}"};
   std::string publish_url = "http://127.0.0.1:8888/ping/{token}";
   unsigned subscribers = 1000;
   unsigned tokens = 1;

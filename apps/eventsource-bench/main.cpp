@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
   app.add_option("-s,--size", o.size, "Bytes of data per event (S); at least 46, for the stamp");
   app.add_option("-p,--publishers", o.publishers, "Concurrent publishers, each one keep-alive connection (P)");
   app.add_option("-r,--rate", o.rate, "Publishes per second over all publishers; 0 = back to back");
-  app.add_option("--subscribe-url", o.subscribe_url, "Where subscribers connect; {token} is replaced");
+  app.add_option("--subscribe-url", o.subscribe_urls,
+                 "Where subscribers connect; {token} is replaced; repeat to spread them over several servers")
+      ->allow_extra_args(false);
   app.add_option("--publish-url", o.publish_url, "Where events are POSTed; {token} is replaced");
   app.add_option("-c,--concurrency", o.concurrency, "Connections awaiting their response head, at most");
   app.add_option("--source-addresses", o.source_addresses,

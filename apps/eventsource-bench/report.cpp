@@ -83,7 +83,8 @@ double Report::deliveries_per_second() const noexcept {
 
 nlohmann::json to_json(const Report& r) {
   nlohmann::json json;
-  json["config"] = {{"subscribe_url", r.config.subscribe_url}, {"publish_url", r.config.publish_url},
+  json["config"] = {{"subscribe_url", r.config.subscribe_urls.front()}, {"subscribe_urls", r.config.subscribe_urls},
+                    {"publish_url", r.config.publish_url},
                     {"subscribers", r.config.subscribers},     {"tokens", r.config.tokens},
                     {"events", r.config.events},               {"size", r.config.size},
                     {"publishers", r.config.publishers},       {"rate", r.config.rate},
@@ -139,7 +140,8 @@ void print_table(std::ostream& out, const Report& r) {
                 c.subscribers, c.tokens, c.tokens == 1 ? "" : "s", c.events, c.events == 1 ? "" : "s", c.size,
                 c.publishers, c.publishers == 1 ? "" : "s")
       << (c.rate > 0 ? format("paced at %g/s", c.rate) : std::string("back to back")) << "\n";
-  out << "  subscribe   " << c.subscribe_url << "\n  publish     " << c.publish_url << "\n";
+  for (const std::string& url : c.subscribe_urls) out << "  subscribe   " << url << "\n";
+  out << "  publish     " << c.publish_url << "\n";
 
   const auto& k = r.connect;
   const double connect_s = seconds(k.duration_ns);

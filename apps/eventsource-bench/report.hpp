@@ -23,7 +23,8 @@ namespace es::bench {
 using FailureCounts = std::map<std::string, std::uint64_t>;
 
 struct RunConfig {
-  std::string subscribe_url, publish_url;
+  std::vector<std::string> subscribe_urls;
+  std::string publish_url;
   unsigned subscribers = 0, tokens = 0, events = 0, publishers = 0;
   std::size_t size = 0;
   double rate = 0;  ///< publishes per second; 0 = back to back

@@ -35,16 +35,18 @@ SubscriberPool::SubscriberPool(Plan plan)
     : plan_(std::move(plan)), subscribers_(plan_.subscribers), read_buffer_(read_buffer_size) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
-  for (std::size_t i = 0; i < subscribers_.size(); ++i)
+  for (std::size_t i = 0; i < subscribers_.size(); ++i) {
     subscribers_[i].token = static_cast<std::uint32_t>(i % plan_.tokens.size());
-  const std::string host = plan_.url.host_header();
+    subscribers_[i].server = static_cast<std::uint32_t>(i / plan_.tokens.size() % plan_.urls.size());
+  }
   const std::string accept = plan_.websocket ? "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                                "Sec-WebSocket-Version: 13\r\n"
                                              : "Accept: text/event-stream\r\nCache-Control: no-cache\r\n";
-  for (const std::string& token : plan_.tokens)
-    requests_.push_back("GET " + plan_.url.target(token) + " HTTP/1.1\r\nHost: " + host + "\r\n" + accept +
-                        "User-Agent: eventsource-bench\r\n\r\n");
+  for (const UrlTemplate& url : plan_.urls)
+    for (const std::string& token : plan_.tokens)
+      requests_.push_back("GET " + url.target(token) + " HTTP/1.1\r\nHost: " + url.host_header() + "\r\n" +
+                          accept + "User-Agent: eventsource-bench\r\n\r\n");
 }
 
 SubscriberPool::~SubscriberPool() {
@@ -82,7 +84,8 @@ void SubscriberPool::start(std::size_t index, std::uint64_t now) {
   Subscriber& subscriber = subscribers_[index];
   if (first_start_ns_ == 0) first_start_ns_ = now;
   subscriber.started_ns = now;
-  const int fd = ::socket(plan_.endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const Endpoint& endpoint = plan_.endpoints[subscriber.server];
+  const int fd = ::socket(endpoint.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     fail(index, "socket: " + error_text(errno));
     return;
@@ -102,7 +105,7 @@ void SubscriberPool::start(std::size_t index, std::uint64_t now) {
       return;
     }
   }
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&plan_.endpoint.address), plan_.endpoint.length) == 0) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&endpoint.address), endpoint.length) == 0) {
     on_connected(index, false);
     return;
   }
@@ -132,8 +135,8 @@ void SubscriberPool::on_connected(std::size_t index, bool registered) {
     fail(index, "epoll_ctl: " + error_text(errno));
     return;
   }
-  if (plan_.url.tls) {
-    subscriber.ssl = tls_client(subscriber.fd, plan_.url.host.c_str());
+  if (const UrlTemplate& url = plan_.urls[subscriber.server]; url.tls) {
+    subscriber.ssl = tls_client(subscriber.fd, url.host.c_str());
     if (!subscriber.ssl) {
       fail(index, "TLS: no session");
       return;
@@ -159,7 +162,7 @@ void SubscriberPool::continue_handshake(std::size_t index) {
 
 void SubscriberPool::send_request(std::size_t index) {
   Subscriber& subscriber = subscribers_[index];
-  const std::string& request = requests_[subscriber.token];
+  const std::string& request = requests_[subscriber.server * plan_.tokens.size() + subscriber.token];
   const ssize_t sent = subscriber.ssl ? SSL_write(subscriber.ssl, request.data(), static_cast<int>(request.size()))
                                       : ::send(subscriber.fd, request.data(), request.size(), MSG_NOSIGNAL);
   if (sent != static_cast<ssize_t>(request.size())) {

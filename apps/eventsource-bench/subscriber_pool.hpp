@@ -26,8 +26,8 @@ namespace es::bench {
 class SubscriberPool {
  public:
   struct Plan {
-    UrlTemplate url;
-    Endpoint endpoint;
+    std::vector<UrlTemplate> urls;    ///< one per server; subscriber i connects to urls[(i / tokens) % size]
+    std::vector<Endpoint> endpoints;  ///< resolved urls, same order
     std::vector<std::string> tokens;  ///< subscriber i listens on tokens[i % size]
     unsigned subscribers = 0;
     unsigned concurrency = 0;         ///< connections opened but not yet answered, at most
@@ -77,6 +77,7 @@ class SubscriberPool {
     SSL* ssl = nullptr;                        // https: the TLS session
     bool chunked = false;
     std::uint32_t token = 0;
+    std::uint32_t server = 0;                  // index into Plan::urls
     std::uint64_t started_ns = 0;
     std::string head;                          // the response head while it arrives
     ChunkedDecoder chunks;
@@ -103,7 +104,7 @@ class SubscriberPool {
   Plan plan_;
   int epoll_fd_ = -1;
   std::vector<Subscriber> subscribers_;
-  std::vector<std::string> requests_;  // the GET request of each token
+  std::vector<std::string> requests_;  // the GET request of each (server, token): [server * tokens + token]
   std::vector<char> read_buffer_;
   std::deque<std::size_t> awaiting_;   // in start order, so the oldest is first to time out
   std::size_t next_to_start_ = 0;
