@@ -185,6 +185,8 @@ class EventLoop final : private PublicationSink, private Reactor {
 
   // subscribers/subscription.cpp
   void subscribe(Connection& c, const http::RequestHead& head, std::string_view encoded_token, std::string_view query);
+  /// Writes the stream's head, then its replay (or latest event) if asked.
+  void open_stream(Connection& c, const SharedBytes& head, const std::string& last_id);
   void replay_to(Connection& c, const std::string& last_id);
   void join_replay(QueueRef ref, std::string last_id, Replay replay);
   void read_stream_input(Connection& c);

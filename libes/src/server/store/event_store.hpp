@@ -107,6 +107,12 @@ class EventStore {
   /// store keeps the token's latest id even without history.
   virtual void follow(std::string_view token) = 0;
   virtual void unfollow(std::string_view token) = 0;
+  /// Runs `ready` once every event appended to the followed `token` from
+  /// now on will be delivered live (a new stream's head waits for it, so
+  /// that whatever is published after a client saw it reaches it). The
+  /// memory store delivers what it appends, so at once; Redis once the
+  /// token's cursor is known.
+  virtual void when_following(std::string_view token, std::function<void()> ready) { (void)token, ready(); }
 
   /// Called about once a second: drops what has aged out.
   virtual void housekeeping() = 0;

@@ -84,20 +84,20 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   if (registry_.subscribe(static_cast<SubscriberId>(c.fd()), c.token)) broker_.follow(c.token);
   counters_.subscribers_by_kind[c.kind].fetch_add(1, std::memory_order_relaxed);
 
-  enqueue(c, opening.head, false);
   if (log_.debugging())
     log_.debug(c.remote + " subscribed to \"" + c.token + "\"" +
                (last_id.empty() ? std::string() : " after id \"" + last_id + "\""));
-  if (!last_id.empty()) {
-    replay_to(c, last_id);
-  } else if (options_.latest) {
-    c.held = std::make_unique<std::vector<PublicationPtr>>();
-    broker_.store().latest(c.token, [this, ref = QueueRef{c.fd(), c.serial}](PublicationPtr latest) {
-      Replay replay;
-      if (latest) replay.events.push_back(std::move(latest));
-      join_replay(ref, {}, std::move(replay));
-    });
-  }
+  // The head goes out once the store delivers everything published from
+  // now on (at once with the memory store); what arrives before is held.
+  const QueueRef ref{c.fd(), c.serial};
+  auto opened = std::make_shared<bool>(false);
+  broker_.store().when_following(c.token, [this, ref, opened, head = opening.head, last_id]() {
+    *opened = true;
+    Connection* stream = find(ref);
+    if (!stream || stream->state != ConnectionState::streaming) return;
+    open_stream(*stream, head, last_id);
+  });
+  if (!*opened) c.held = std::make_unique<std::vector<PublicationPtr>>();
   if (hooks_.on_open) {
     try {
       hooks_.on_open(info_of(c));
@@ -107,8 +107,24 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   }
 }
 
+void EventLoop::open_stream(Connection& c, const SharedBytes& head, const std::string& last_id) {
+  enqueue(c, head, false);
+  if (!last_id.empty()) {
+    replay_to(c, last_id);
+  } else if (options_.latest) {
+    if (!c.held) c.held = std::make_unique<std::vector<PublicationPtr>>();
+    broker_.store().latest(c.token, [this, ref = QueueRef{c.fd(), c.serial}](PublicationPtr latest) {
+      Replay replay;
+      if (latest) replay.events.push_back(std::move(latest));
+      join_replay(ref, {}, std::move(replay));
+    });
+  } else if (c.held) {
+    join_replay(QueueRef{c.fd(), c.serial}, {}, Replay{}); // what came while the head waited
+  }
+}
+
 void EventLoop::replay_to(Connection& c, const std::string& last_id) {
-  c.held = std::make_unique<std::vector<PublicationPtr>>();
+  if (!c.held) c.held = std::make_unique<std::vector<PublicationPtr>>();
   broker_.store().read_after(c.token, last_id, [this, ref = QueueRef{c.fd(), c.serial}, last_id](Replay replay) {
     join_replay(ref, last_id, std::move(replay));
   });

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -209,7 +210,12 @@ void RedisStore::lost(const std::string& reason) {
     log_.debug("redis: reconnecting to " + address_.display + " failed (" + reason + ")");
   }
   set_health("Redis is unavailable (" + address_.display + "): " + reason);
-  for (auto& [token, f] : follows_) f.reading = false; // their replies will not come
+  std::vector<std::function<void()>> released;
+  for (auto& [token, f] : follows_) {
+    f.reading = false; // their replies will not come
+    for (auto& ready : f.on_cursor) released.push_back(std::move(ready));
+    f.on_cursor.clear();
+  }
   reactor_->cancel(connect_timer_);
   connect_timer_ = 0;
   // Never free a link from inside its own callback: later, on the loop.
@@ -223,6 +229,7 @@ void RedisStore::lost(const std::string& reason) {
     });
     backoff_ = std::min(backoff_ * 2, max_backoff);
   });
+  for (auto& ready : released) ready(); // streams waiting for a cursor open now (see when_following)
 }
 
 void RedisStore::set_health(std::string reason) {
@@ -359,28 +366,34 @@ void RedisStore::read_after(std::string_view token, std::string_view last_id, Re
     const std::string stream = key(token);
     const auto last = parse_entry_id(last_id);
     const std::string limit = std::to_string(replay_limit_ + 1);
-    auto info = std::make_shared<std::string>(); // empty: no such stream
-    auto info_known = std::make_shared<bool>(false);
+    struct StreamInfo {
+      bool known = false;  ///< XINFO answered
+      bool exists = false;
+      std::optional<StorePosition> first, generated;
+      long long length = 0;
+      bool trimmed = false; ///< entries were added that are no longer there
+    };
+    auto info = std::make_shared<StreamInfo>();
     if (last) {
-      send({"XINFO", "STREAM", stream}, [info, info_known](const redisReply* r) {
+      send({"XINFO", "STREAM", stream}, [info](const redisReply* r) {
         if (!r) return;
-        *info_known = true;
-        if (r->type != REDIS_REPLY_ARRAY) return;
-        const std::string_view first = text_of(field(r, "recorded-first-entry-id"));
-        const std::string_view last_generated = text_of(field(r, "last-generated-id"));
+        info->known = true;
+        if (r->type != REDIS_REPLY_ARRAY) return; // "no such key"
+        info->exists = true;
+        if (auto p = parse_entry_id(text_of(field(r, "recorded-first-entry-id")))) info->first = *p;
+        if (auto p = parse_entry_id(text_of(field(r, "last-generated-id")))) info->generated = *p;
         const redisReply* added = field(r, "entries-added");
         const redisReply* length = field(r, "length");
-        const bool trimmed = added && length && added->type == REDIS_REPLY_INTEGER &&
-                             length->type == REDIS_REPLY_INTEGER && added->integer > length->integer;
-        *info = std::string(first) + " " + std::string(last_generated) + (trimmed ? " trimmed" : "");
+        if (length && length->type == REDIS_REPLY_INTEGER) info->length = length->integer;
+        info->trimmed = added && added->type == REDIS_REPLY_INTEGER && added->integer > info->length;
       });
     }
     // Newest first, one more than a replay holds: more than that after
     // last_id means some are not replayed (a gap).
     const std::string after = last ? "(" + last_id : "-";
     send({"XREVRANGE", stream, "+", after, "COUNT", limit},
-         [this, token, last, last_id, info, info_known, done = std::move(done)](const redisReply* r) mutable {
-           if (!r || (last && !*info_known)) {
+         [this, token, last, last_id, info, done = std::move(done)](const redisReply* r) mutable {
+           if (!r || (last && !info->known)) {
              // Lost on the way: ask again once Redis is back.
              return read_after(token, last_id, std::move(done));
            }
@@ -393,15 +406,16 @@ void RedisStore::read_after(std::string_view token, std::string_view last_id, Re
            }
            if (!last) {
              replay.gap = true; // not an id of ours: everything kept may be news
-           } else if (info->empty()) {
+           } else if (!info->exists) {
              replay.gap = true; // the stream is gone (deleted, expired, Redis emptied)
-           } else {
-             const auto space = info->find(' ');
-             const auto first = parse_entry_id(std::string_view(*info).substr(0, space));
-             const auto generated = parse_entry_id(std::string_view(*info).substr(space + 1, info->find(' ', space + 1) - space - 1));
-             const bool trimmed = info->ends_with(" trimmed");
-             if (generated && *last > *generated) replay.gap = true; // an id from a stream since deleted
-             if (first && *last < *first && trimmed) replay.gap = true;
+           } else if (info->generated && *last > *info->generated) {
+             replay.gap = true; // an id from a stream since deleted and made again
+           } else if (info->trimmed) {
+             // Entries were trimmed: those after last_id too, unless last_id
+             // is at or after the first kept one (or the newest, all gone).
+             const bool all_after_kept = info->length > 0 ? info->first && *last >= *info->first
+                                                          : info->generated && *last >= *info->generated;
+             replay.gap = !all_after_kept;
            }
            std::size_t count = r->elements;
            if (count > replay_limit_) {
@@ -443,16 +457,17 @@ void RedisStore::follow(std::string_view token) {
   auto [it, added] = follows_.try_emplace(std::string(token));
   if (!added) return;
   it->second.generation = next_generation_++;
-  if (state_ != State::up) return; // set up when Redis is back
-  fetch_cursor(it->first);
-  subscribe_channels("SUBSCRIBE", token);
+  // While connecting, the link queues the subscription behind the first
+  // one; while down, connect() subscribes every followed token.
+  if (state_ == State::up || state_ == State::connecting) subscribe_channels("SUBSCRIBE", token);
+  if (state_ == State::up) fetch_cursor(it->first); // else once set up (setup_step_done)
 }
 
 void RedisStore::unfollow(std::string_view token) {
   auto it = follows_.find(token);
   if (it == follows_.end()) return;
   follows_.erase(it);
-  if (state_ == State::up) subscribe_channels("UNSUBSCRIBE", token);
+  if (state_ == State::up || state_ == State::connecting) subscribe_channels("UNSUBSCRIBE", token);
 }
 
 void RedisStore::subscribe_channels(std::string_view verb, std::string_view token) {
@@ -474,8 +489,20 @@ void RedisStore::fetch_cursor(const std::string& token) {
         r->element[0]->elements == 2)
       if (auto p = parse_entry_id(text_of(r->element[0]->element[0]))) f.cursor = *p;
     f.cursor_known = true;
-    if (f.again) read_new(token);
+    std::vector<std::function<void()>> waiting;
+    waiting.swap(f.on_cursor);
+    const bool again = f.again;
+    for (auto& ready : waiting) ready(); // may unfollow (a hook ends the stream)
+    if (again) read_new(token);
   });
+}
+
+void RedisStore::when_following(std::string_view token, std::function<void()> ready) {
+  auto it = follows_.find(token);
+  // While Redis is away nothing can be promised: the stream opens now, and
+  // its cursor is read once Redis is back.
+  if (it == follows_.end() || it->second.cursor_known || state_ != State::up) return ready();
+  it->second.on_cursor.push_back(std::move(ready));
 }
 
 void RedisStore::read_new(std::string_view token) {

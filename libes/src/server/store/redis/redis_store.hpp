@@ -41,6 +41,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace es {
 
@@ -81,6 +82,7 @@ class RedisStore final : public EventStore {
   void latest(std::string_view token, LatestDone done) override;
   void follow(std::string_view token) override;
   void unfollow(std::string_view token) override;
+  void when_following(std::string_view token, std::function<void()> ready) override;
   void housekeeping() override {}
   StoreStats stats() const override;
   std::string unhealthy_reason() const override;
@@ -93,6 +95,7 @@ class RedisStore final : public EventStore {
     bool cursor_known = false;
     bool reading = false;       ///< an XRANGE is out
     bool again = false;         ///< the stream may have grown since it was sent
+    std::vector<std::function<void()>> on_cursor; ///< when_following() waiting for the cursor
   };
   struct Hash : std::hash<std::string_view> { using is_transparent = void; };
   using Follows = std::unordered_map<std::string, Follow, Hash, std::equal_to<>>;
