@@ -15,9 +15,11 @@
 //   server.publish("alice", "ping", "hello");         // from any thread
 //   server.stop();
 //
-// Threads: one loop thread owns every stream; `workers` threads serve the
-// request/response endpoints. Hooks run on the loop thread: keep them short
-// and never block in them (publish() from a hook is fine).
+// Threads: one loop thread owns every stream and answers publishes, /stats,
+// /metrics, /health and CORS preflights itself; `workers` threads serve what
+// is left (the demo page, 404s, chunked bodies) with cpp-httplib. Hooks run
+// on the loop thread: keep them short and never block in them (publish()
+// from a hook is fine).
 
 #include <es/event.hpp>
 #include <es/export.hpp>
@@ -149,8 +151,9 @@ class ES_API Server {
   /// A stream ended; once per subscriber that was opened.
   void on_close(CloseHook hook);
   /// May refuse a POST /ACTION/TOKEN (after the JWT check, before the body
-  /// is made an event): an embedder's own authorization. Runs on a worker
-  /// thread, several at once: it must be thread-safe.
+  /// is made an event): an embedder's own authorization. Runs on the loop
+  /// thread for every POST the loop reads (all but chunked ones, which a
+  /// worker serves): it must be thread-safe and must not block.
   void on_check_publish(CheckPublish hook);
 
   /// Binds and listens (listen backlog 4096). Throws std::system_error

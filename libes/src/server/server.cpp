@@ -127,20 +127,20 @@ class Server::Impl {
         tls_(tls_context(options_)),
         publish_auth_(jwt_verifier(options_.publish_key, "publish_key")),
         subscribe_auth_(jwt_verifier(options_.subscribe_key, "subscribe_key")),
+        endpoints_{options_, cors_, log_,
+                   [this](std::string_view token, std::string_view action, std::string_view body) {
+                     return publish(token, action, body);
+                   },
+                   [this] { return stats_json(); },
+                   [this] { return metrics(); },
+                   [this] { return unhealthy_reason(); },
+                   admin_ranges(options_.admin_allow), publish_auth_.get(), &check_publish_},
         loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
-                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(),
+                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(), &endpoints_,
                         [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
-    install_endpoints(http_, EndpointContext{
-                                 options_, cors_, log_,
-                                 [this](std::string_view token, std::string_view action, std::string_view body) {
-                                   return publish(token, action, body);
-                                 },
-                                 [this] { return stats_json(); },
-                                 [this] { return metrics(); },
-                                 [this] { return unhealthy_reason(); },
-                                 admin_ranges(options_.admin_allow), publish_auth_.get(), &check_publish_});
+    install_endpoints(http_, endpoints_);
   }
 
   ~Impl() {
@@ -351,6 +351,7 @@ class Server::Impl {
   std::unique_ptr<JwtVerifier> publish_auth_;
   std::unique_ptr<JwtVerifier> subscribe_auth_;
   CheckPublish check_publish_;
+  EndpointContext endpoints_;
   EventLoop loop_;
 
   mutable std::mutex mutex_;

@@ -23,6 +23,7 @@ EventLoop::EventLoop(LoopSetup setup)
       broker_(setup.broker),
       make_io_(std::move(setup.make_io)),
       subscribe_auth_(setup.subscribe_auth),
+      endpoints_(setup.endpoints),
       hand_off_(std::move(setup.hand_off)),
       scratch_(loop_limits::scratch_bytes) {
   broker_.attach(*this);

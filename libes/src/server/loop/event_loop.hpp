@@ -30,6 +30,7 @@
 #include "server/metrics/counters.hpp"
 #include "server/metrics/histogram.hpp"
 #include "server/auth/jwt_verifier.hpp"
+#include "server/endpoints/endpoints.hpp"
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/registry.hpp"
 #include "server/subscribers/subscriber_kind.hpp"
@@ -71,6 +72,9 @@ struct LoopSetup {
   SocketIoFactory make_io;
   /// --subscribe-key: subscriptions need a JWT that allows the token (null: open).
   const JwtVerifier* subscribe_auth = nullptr;
+  /// The endpoints the loop answers itself (publish, /stats, /metrics,
+  /// /health, OPTIONS); null: every such request is handed off.
+  const EndpointContext* endpoints = nullptr;
   /// Runs on the loop thread for a request the loop does not serve itself;
   /// the connection must come back through give_back() (from any thread).
   std::function<void(Connection&)> hand_off;
@@ -161,6 +165,21 @@ class EventLoop final : private PublicationSink, private Reactor {
   void read_body(Connection& c);
   bool try_body(Connection& c);
   void hand_off(Connection& c);
+
+  // small_requests.cpp
+  void finish_request(Connection& c);
+  void serve_admin(Connection& c, const http::RequestHead& head, std::string_view path);
+  void serve_publish(Connection& c, const http::RequestHead& head, const std::string& action, const std::string& token,
+                     std::string_view query, std::string_view body);
+  void publish_from_loop(std::string_view token, Event event, bool close_after, std::function<void(PublishResult)> reply);
+  /// Answers the request just read and keeps the connection (or closes it
+  /// when the client asked so, or the server stops).
+  void answer(Connection& c, const http::RequestHead& head, int status, std::string_view content_type,
+              std::string_view body, std::string_view extra_headers);
+  void deliver_answer(Connection& c, const PublishResult& r, bool keep_alive, int minor, const std::string& cors_lines,
+                      std::string rest);
+  /// `rest`: bytes after the request (a pipelined next one).
+  void send_answer(Connection& c, int status, std::size_t body_size, SharedBytes bytes, bool keep_alive, std::string rest);
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
   void log_access(const Connection& c, int status, std::string_view detail) const;
 
@@ -204,6 +223,7 @@ class EventLoop final : private PublicationSink, private Reactor {
   Broker& broker_;
   SocketIoFactory make_io_;
   const JwtVerifier* subscribe_auth_;
+  const EndpointContext* endpoints_;
   std::function<void(Connection&)> hand_off_;
 
   Poller poller_;

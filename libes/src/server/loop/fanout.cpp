@@ -73,7 +73,7 @@ void EventLoop::flush_dirty(std::size_t budget) {
 }
 
 void EventLoop::flush(Connection& c) {
-  if (c.state != ConnectionState::streaming && c.state != ConnectionState::closing) return;
+  if (c.state == ConnectionState::handshaking || c.state == ConnectionState::handed_off) return;
   std::array<iovec, loop_limits::iovecs_per_write> pieces;
   bool blocked = false;
   while (!c.output.empty()) {

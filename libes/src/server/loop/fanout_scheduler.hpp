@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <optional>
 #include <vector>
@@ -56,6 +57,9 @@ class FanoutScheduler {
   /// Answers `reply` with `result` once `after_marks` marks have been taken
   /// (at once when they have).
   void answer_after(std::uint64_t after_marks, std::promise<PublishResult>* reply, PublishResult result);
+  /// The same for a publisher the loop answers itself (a POST it serves).
+  using Reply = std::function<void(PublishResult)>;
+  void answer_after(std::uint64_t after_marks, Reply reply, PublishResult result);
   /// Answers every publisher whose backlog has been written (all of them
   /// with `all`, when the loop stops). Returns how many.
   std::size_t answer_publishers(bool all = false);
@@ -68,7 +72,7 @@ class FanoutScheduler {
   std::uint64_t marks_taken_ = 0;
   struct WaitingPublisher {
     std::uint64_t after_marks;
-    std::promise<PublishResult>* reply;
+    Reply reply;
     PublishResult result;
   };
   std::vector<WaitingPublisher> waiting_; // in order of after_marks

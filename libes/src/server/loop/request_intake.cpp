@@ -215,7 +215,7 @@ bool EventLoop::try_body(Connection& c) {
   const std::size_t received = c.input.size() - c.body_start;
   if (!c.chunked) {
     if (received < c.body_length) return true;
-    hand_off(c);
+    finish_request(c);
     return false;
   }
   const auto scanned = static_cast<std::size_t>(c.chunks.scanned());
@@ -232,7 +232,7 @@ bool EventLoop::try_body(Connection& c) {
       respond_and_close(c, 400, "Malformed request: bad chunked framing");
       return false;
     case http::ChunkedStatus::complete:
-      hand_off(c);
+      finish_request(c);
       return false;
   }
   return false;
