@@ -890,3 +890,36 @@ TEST_CASE("redis: a Redis that cannot be used at start is exit status 2, naming 
     }
   }
 }
+
+TEST_CASE("redis: pipelined POSTs on one connection wait for Redis in turn and are answered in order") {
+  RedisServer redis;
+  Server a(with_redis(redis, {"-i"}));
+  INFO("server A log:\n" << a.log());
+  auto s = a.subscribe("/poll/T");
+  RawStream conn(a.port());
+  std::string requests;
+  for (const char* data : {"p1", "p2", "p3"})
+    requests += std::string("POST /ping/T HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n") + data;
+  conn.send(requests);
+  std::vector<RawResponse> answers;
+  REQUIRE(conn.read_until([&](const std::string& b) {
+    answers.clear();
+    std::size_t at = 0;
+    while (auto r = parse_response(b, at)) {
+      answers.push_back(*r);
+      at = r->end;
+    }
+    return answers.size() == 3;
+  }));
+  std::vector<std::string> ids;
+  for (const auto& r : answers) {
+    CHECK(r.status == 200);
+    ids.push_back(nlohmann::json::parse(r.body)["id"].get<std::string>());
+  }
+  CHECK(std::is_sorted(ids.begin(), ids.end(), [](const std::string& x, const std::string& y) {
+    return std::stoull(x) < std::stoull(y) || (std::stoull(x) == std::stoull(y) && x < y);
+  }));
+  REQUIRE(read_events(*s, 3));
+  CHECK(s->body() == wire("ping", "p1", ids[0]) + wire("ping", "p2", ids[1]) + wire("ping", "p3", ids[2]));
+  CHECK_FALSE(conn.closed());
+}

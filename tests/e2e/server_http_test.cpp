@@ -285,3 +285,66 @@ TEST_CASE("server: every 2xx-4xx response carries a Date header (RFC 9110, 6.6.1
   CHECK(malformed.status == 400);
   CHECK(is_current_http_date(header(malformed.head, "Date")));
 }
+
+// Publishes and /stats are answered on the loop: keep-alive and pipelining
+// must hold there as they did through cpp-httplib.
+TEST_CASE("server: pipelined POSTs and a GET /stats in one write are answered in order on one kept connection") {
+  Server srv;
+  INFO("server log:\n" << srv.log());
+  auto sub = srv.subscribe("/poll/T");
+  RawStream conn(srv.port());
+  const auto post = [](const std::string& data) {
+    return "POST /ping/T HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n" + data;
+  };
+  conn.send(post("one") + post("two") + "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + post("three"));
+  std::vector<RawResponse> answers;
+  REQUIRE(conn.read_until([&](const std::string& b) {
+    answers.clear();
+    std::size_t at = 0;
+    while (auto r = parse_response(b, at)) {
+      answers.push_back(*r);
+      at = r->end;
+    }
+    return answers.size() == 4;
+  }));
+  CHECK(answers[0].status == 200);
+  CHECK(answers[0].body == "{\"id\":null,\"subscribers\":1}\n");
+  CHECK(answers[1].status == 200);
+  CHECK(answers[2].status == 200);
+  CHECK(header(answers[2].head, "Content-Type").value_or("").starts_with("application/json"));
+  CHECK(nlohmann::json::parse(answers[2].body)["events_published"] == 2);
+  CHECK(answers[3].status == 200);
+  for (const auto& a : answers) {
+    CHECK_FALSE(header(a.head, "Connection").has_value());
+    CHECK(header(a.head, "Date").has_value());
+  }
+  REQUIRE(read_events(*sub, 3));
+  CHECK(sub->body() == wire("ping", "one") + wire("ping", "two") + wire("ping", "three"));
+  CHECK_FALSE(conn.closed());
+
+  conn.send(post("four")); // still open afterwards
+  REQUIRE(conn.read_until([&](const std::string& b) { return parse_response(b, answers[3].end).has_value(); }));
+  CHECK(parse_response(conn.bytes(), answers[3].end)->status == 200);
+}
+
+TEST_CASE("server: a POST with Connection close, or from HTTP/1.0, is answered and the connection closed") {
+  Server srv;
+  INFO("server log:\n" << srv.log());
+  auto sub = srv.subscribe("/poll/T");
+  for (const char* request : {"POST /ping/T HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+                              "POST /ping/T HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"}) {
+    CAPTURE(request);
+    RawStream conn(srv.port());
+    conn.send(request);
+    REQUIRE(conn.read_until_closed());
+    auto r = parse_response(conn.bytes());
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(header(r->head, "Connection") == "close");
+  }
+  RawStream kept(srv.port());
+  kept.send("POST /ping/T HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\ny");
+  REQUIRE(kept.read_until([](const std::string& b) { return parse_response(b).has_value(); }));
+  CHECK(header(parse_response(kept.bytes())->head, "Connection") == "keep-alive");
+  CHECK_FALSE(kept.closed());
+}
