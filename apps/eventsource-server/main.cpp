@@ -186,7 +186,14 @@ int main(int argc, char** argv) {
                  "Addresses (CIDR) that may read /stats, /metrics and /health (repeatable; default loopback)")
       ->type_name("CIDR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--workers", options.workers, "Threads for the request/response endpoints (1-1024)")
+  options.threads = 0; // one event loop per core unless told
+  app.add_option("--threads", options.threads,
+                 "Event loops, each a thread serving its own connections; 0 = one per core (at most 64)")
+      ->default_str("0")
+      ->check(CLI::Range(0u, 64u).description(""))
+      ->type_name("N");
+  app.add_option("--workers", options.workers,
+                 "Threads for the demo page, 404s and chunked POSTs (cpp-httplib; 1-1024)")
       ->capture_default_str()
       ->check(non_negative)
       ->check(CLI::Range(1u, 1024u).description(""))

@@ -80,7 +80,12 @@ struct ServerOptions {
   /// Key and channel prefix: token T is the stream and the channel PREFIX+T.
   std::string redis_prefix = "es:";
 
-  /// Threads serving the request/response endpoints (publish, stats, ...).
+  /// Event loops, each a thread owning its connections (SO_REUSEPORT
+  /// spreads new connections over them); 0 = one per core (at most 64).
+  /// Hooks run on the loop that serves the connection.
+  unsigned threads = 1;
+  /// Threads serving what the loops hand off to cpp-httplib (the demo page,
+  /// 404s for other paths, chunked POST bodies).
   unsigned workers = 4;
   /// A request head (or a request body) must arrive within this.
   std::chrono::milliseconds request_timeout{10000};

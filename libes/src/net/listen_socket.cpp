@@ -46,7 +46,7 @@ constexpr std::string_view refusal =
 
 }  // namespace
 
-ListenSocket::ListenSocket(const std::string& host, std::uint16_t port, int backlog) {
+ListenSocket::ListenSocket(const std::string& host, std::uint16_t port, int backlog, bool reuse_port) {
   const std::string where = format_address(host, port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -69,6 +69,7 @@ ListenSocket::ListenSocket(const std::string& host, std::uint16_t port, int back
     int one = 1;
     // Without SO_REUSEADDR a restart fails while old connections sit in TIME_WAIT.
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        (!reuse_port || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0) &&
         ::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {
       fd_ = fd;
       break;

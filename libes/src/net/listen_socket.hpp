@@ -36,7 +36,9 @@ class ListenSocket {
  public:
   /// Binds `host`:`port` (port 0: any free port) and listens. Throws
   /// std::system_error "cannot listen on HOST:PORT: reason".
-  ListenSocket(const std::string& host, std::uint16_t port, int backlog = 4096);
+  /// `reuse_port`: SO_REUSEPORT, so that every event loop listens on the
+  /// port with a socket of its own and the kernel spreads new connections.
+  ListenSocket(const std::string& host, std::uint16_t port, int backlog = 4096, bool reuse_port = false);
   ~ListenSocket();
   ListenSocket(const ListenSocket&) = delete;
   ListenSocket& operator=(const ListenSocket&) = delete;

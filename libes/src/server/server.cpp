@@ -41,6 +41,7 @@ namespace {
 
 void validate(const ServerOptions& o) {
   if (o.workers == 0) throw std::invalid_argument("es::Server: workers must be at least 1");
+  if (o.threads > 64) throw std::invalid_argument("es::Server: threads must be at most 64");
   if (o.listen_action.empty() || o.listen_action.find('/') != std::string::npos)
     throw std::invalid_argument("es::Server: the listen action must be one path segment, not \"" + o.listen_action +
                                 "\"");
@@ -94,6 +95,12 @@ std::unique_ptr<EventStore> make_store(const ServerOptions& o, const Framer& fra
   return std::make_unique<RedisStore>(std::move(r), framer, log);
 }
 
+std::size_t thread_count(unsigned wanted) {
+  if (wanted != 0) return wanted;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : std::min(cores, 64u);
+}
+
 }  // namespace
 
 std::optional<std::string_view> SubscriberInfo::header(std::string_view name) const {
@@ -135,9 +142,15 @@ class Server::Impl {
                    [this] { return metrics(); },
                    [this] { return unhealthy_reason(); },
                    admin_ranges(options_.admin_allow), publish_auth_.get(), &check_publish_},
-        loop_(LoopSetup{options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
-                        tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(), &endpoints_,
-                        [this](Connection& c) { pool_->enqueue([this, &c] { serve(c); }); }}) {
+        threads_(thread_count(options_.threads)) {
+    // One loop per thread; the first (home) runs the broker and the store.
+    for (std::size_t i = 0; i < threads_; ++i) {
+      loops_.push_back(std::make_unique<EventLoop>(LoopSetup{
+          options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
+          tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(), &endpoints_, i,
+          i == 0 ? nullptr : loops_[0].get(), threads_ > 1, &census_,
+          [this, i](Connection& c) { pool_->enqueue([this, &c, i] { serve(c, *loops_[i]); }); }}));
+    }
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
     install_endpoints(http_, endpoints_);
@@ -160,8 +173,11 @@ class Server::Impl {
     return hooks_;
   }
 
-  void bind() { loop_.bind(); }
-  std::uint16_t port() const { return loop_.port(); }
+  void bind() {
+    home().bind();
+    for (std::size_t i = 1; i < loops_.size(); ++i) loops_[i]->bind(home().port());
+  }
+  std::uint16_t port() const { return loops_[0]->port(); }
 
   void run() {
     {
@@ -182,7 +198,7 @@ class Server::Impl {
     {
       std::lock_guard lock(mutex_);
       if (state_ != State::idle) throw std::logic_error("es::Server: run() or start() called twice");
-      loop_.bind(); // errors surface here, on the caller's thread
+      bind(); // errors surface here, on the caller's thread
       state_ = State::running;
     }
     // The socket listens already: connects queue in the backlog until the loop takes them.
@@ -197,8 +213,9 @@ class Server::Impl {
 
   void stop() {
     stopping_ = true;
-    loop_.request_stop();
-    if (loop_.on_loop_thread()) return; // from a hook: the loop stops after this turn
+    for (auto& loop : loops_) loop->request_stop();
+    for (auto& loop : loops_)
+      if (loop->on_loop_thread()) return; // from a hook: the loops stop after this turn
     std::thread to_join;
     {
       std::lock_guard lock(mutex_);
@@ -214,7 +231,7 @@ class Server::Impl {
       r.message = "Server is not running";
       return r;
     }
-    return loop_.publish(std::string(token), std::move(event), close_after);
+    return home().publish(std::string(token), std::move(event), close_after);
   }
 
   PublishResult publish(std::string_view token, std::string_view action, std::string_view body) {
@@ -235,7 +252,8 @@ class Server::Impl {
   }
 
   CounterSnapshot counters() const {
-    const CounterTable* tables[] = {&loop_.counters()};
+    std::vector<const CounterTable*> tables;
+    for (const auto& loop : loops_) tables.push_back(&loop->counters());
     return sum(tables);
   }
 
@@ -282,7 +300,7 @@ class Server::Impl {
   std::string metrics() const {
     MetricsSnapshot m;
     m.counters = counters();
-    loop_.fanout_seconds().add_to(m.fanout_seconds);
+    for (const auto& loop : loops_) loop->fanout_seconds().add_to(m.fanout_seconds);
     m.kind_names = kind_names_;
     m.uptime_seconds = uptime_seconds();
     m.version = ES_VERSION;
@@ -304,34 +322,52 @@ class Server::Impl {
   }
 
   void serve_until_stopped() {
-    loop_.bind();
+    bind();
     {
       std::lock_guard lock(mutex_);
       started_at_ = std::chrono::steady_clock::now();
     }
     pool_ = std::make_unique<httplib::ThreadPool>(options_.workers);
-    loop_.run();
+    std::vector<std::thread> others;
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+      others.emplace_back([this, i] {
+        try {
+          loops_[i]->run();
+        } catch (const std::exception& e) {
+          log_.error("event loop " + std::to_string(i) + " failed: " + e.what());
+        }
+      });
+    if (loops_.size() > 1) log_.info(std::to_string(loops_.size()) + " event loops (--threads)");
+    try {
+      home().run();
+    } catch (...) {
+      for (auto& loop : loops_) loop->request_stop();
+      for (auto& t : others) t.join();
+      throw;
+    }
+    for (auto& loop : loops_) loop->request_stop(); // the home loop may have stopped on its own
+    for (auto& t : others) t.join();
     {
       std::lock_guard lock(mutex_);
       state_ = State::stopped;
     }
-    // Workers finish their request (the loop aborted their sockets at the
+    // Workers finish their request (the loops aborted their sockets at the
     // end of the grace period) before what is left is closed.
     pool_->shutdown();
     pool_.reset();
-    loop_.finish();
+    for (auto& loop : loops_) loop->finish();
     log_.info("stopped");
   }
 
   // On a worker: one request on a handed-off connection.
-  void serve(Connection& c) {
+  void serve(Connection& c, EventLoop& loop) {
     bool keep_alive = false;
     {
       HandoffStream stream(c, options_.request_timeout, http::raw_body_budget(options_.max_body));
       keep_alive = http_.serve_one(stream);
       c.input = stream.take_unread();
     }
-    loop_.give_back(c, keep_alive);
+    loop.give_back(c, keep_alive);
   }
 
   ServerOptions options_;
@@ -352,7 +388,10 @@ class Server::Impl {
   std::unique_ptr<JwtVerifier> subscribe_auth_;
   CheckPublish check_publish_;
   EndpointContext endpoints_;
-  EventLoop loop_;
+  std::size_t threads_;
+  SubscriberCensus census_{options_.exclusive, options_.max_subscribers};
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  EventLoop& home() { return *loops_[0]; }
 
   mutable std::mutex mutex_;
   State state_ = State::idle;

@@ -133,8 +133,10 @@ Connection* EventLoop::add_connection(AcceptedSocket&& socket) {
 
 void EventLoop::destroy(Connection& c) {
   if (c.state == ConnectionState::streaming) {
-    const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd()));
-    if (left.was_last) broker_.unfollow(left.token);
+    if (registry_.unsubscribe(static_cast<SubscriberId>(c.fd())).was_subscribed) {
+      census_.leave(c.token);
+      unfollow(c.token);
+    }
     counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
   }
   if (c.subscriber_id != 0 && log_.logs_access())

@@ -25,15 +25,22 @@ EventLoop::EventLoop(LoopSetup setup)
       subscribe_auth_(setup.subscribe_auth),
       endpoints_(setup.endpoints),
       hand_off_(std::move(setup.hand_off)),
+      index_(setup.index),
+      home_(setup.home ? setup.home : this),
+      reuse_port_(setup.reuse_port),
+      census_(*setup.census),
       scratch_(loop_limits::scratch_bytes) {
-  broker_.attach(*this);
+  if (is_home())
+    broker_.attach(*this);
+  else
+    broker_.attach(remote_sink_);
 }
 
 EventLoop::~EventLoop() { finish(); }
 
-void EventLoop::bind() {
+void EventLoop::bind(std::uint16_t port) {
   if (listener_) return;
-  listener_ = std::make_unique<ListenSocket>(options_.host, options_.port);
+  listener_ = std::make_unique<ListenSocket>(options_.host, port ? port : options_.port, 4096, reuse_port_);
   port_ = listener_->port();
 }
 
@@ -48,11 +55,13 @@ void EventLoop::run() {
   now_ = LoopClock::now();
   next_keepalive_ = options_.keepalive.count() > 0 ? now_ + options_.keepalive : LoopClock::time_point::max();
   next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
-  log_.info(descriptor_capacity_line(options_.workers));
-  broker_.store().start(*this, [this](std::string_view token, const PublicationPtr& p, bool close_after) {
-    broker_.deliver_live(token, p, close_after);
-  });
-  log_.info("listening on " + listener_->address());
+  if (is_home()) {
+    log_.info(descriptor_capacity_line(options_.workers));
+    broker_.store().start(*this, [this](std::string_view token, const PublicationPtr& p, bool close_after) {
+      broker_.deliver_live(token, p, close_after);
+    });
+    log_.info("listening on " + listener_->address());
+  }
 
   std::array<epoll_event, 512> events;
   for (;;) {
@@ -68,7 +77,7 @@ void EventLoop::run() {
     }
   }
 
-  broker_.store().stop(); // before the mailbox closes: a publish it answers may wait there
+  if (is_home()) broker_.store().stop(); // before the mailbox closes: a publish it answers may wait there
   scheduler_.answer_publishers(true);
   for (auto& message : mailbox_.close()) {
     if (auto* publish = std::get_if<PublishMessage>(&message)) {
@@ -132,20 +141,57 @@ int EventLoop::next_timeout_ms() const {
 }
 
 void EventLoop::update_counters() {
-  // The loop that runs the broker reports the store's tokens (today: the only loop).
+  counters_.set(Counter::subscribers, registry_.subscriber_count());
+  counters_.set(Counter::connections, open_connections_);
+  counters_.set(Counter::events_delivered, delivered_);
+  counters_.set(Counter::bytes_written, bytes_written_);
+  // The server-wide figures come from the home loop alone (the broker, the
+  // store, the log), so that the sum over loops counts them once.
+  if (!is_home()) return;
   const StoreStats store = broker_.store().stats();
-  counters_.set(Counter::tokens, std::max(registry_.token_count(), store.tokens));
+  counters_.set(Counter::tokens, std::max(broker_.followed_tokens(), store.tokens));
   counters_.set(Counter::history_bytes, store.bytes);
   counters_.set(Counter::history_evictions, store.evicted);
   counters_.set(Counter::redis_connected, store.redis_connected ? 1 : 0);
   counters_.set(Counter::redis_reconnects, store.redis_reconnects);
   counters_.set(Counter::redis_skipped_entries, store.skipped_entries);
-  counters_.set(Counter::log_lines_dropped, log_.dropped()); // the server's one log: reported by its one loop
-  counters_.set(Counter::subscribers, registry_.subscriber_count());
-  counters_.set(Counter::connections, open_connections_);
+  counters_.set(Counter::log_lines_dropped, log_.dropped());
   counters_.set(Counter::events_published, broker_.published());
-  counters_.set(Counter::events_delivered, delivered_);
-  counters_.set(Counter::bytes_written, bytes_written_);
+}
+
+// ---------------------------------------------------------------------------
+// Loops together: the home loop runs the broker and the store
+
+bool EventLoop::post(std::function<void()> task) { return mailbox_.push(TaskMessage{std::move(task)}); }
+
+bool EventLoop::at_home(std::function<void(EventLoop& home)> task) {
+  if (is_home()) {
+    task(*this);
+    return true;
+  }
+  return home_->post([home = home_, task = std::move(task)] { task(*home); });
+}
+
+void EventLoop::here(std::function<void()> task) {
+  if (on_loop_thread())
+    task();
+  else
+    [[maybe_unused]] bool taken = post(std::move(task)); // dropped once this loop has stopped
+}
+
+void EventLoop::follow(const std::string& token) {
+  at_home([token, index = index_](EventLoop& home) { home.broker_.follow(token, index); });
+}
+
+void EventLoop::unfollow(const std::string& token) {
+  at_home([token, index = index_](EventLoop& home) { home.broker_.unfollow(token, index); });
+}
+
+void EventLoop::RemoteSink::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
+  [[maybe_unused]] bool taken =
+      loop_.post([loop = &loop_, token = std::string(token), publication, close_after] {
+        loop->deliver(token, publication, close_after);
+      });
 }
 
 // ---------------------------------------------------------------------------
@@ -200,6 +246,8 @@ void EventLoop::process_mailbox() {
       publish_on_loop(publish->token, std::move(publish->event), publish->close_after, publish->reply);
     } else if (auto* back = std::get_if<ReturnMessage>(&message)) {
       take_back(*back->connection, back->keep_alive);
+    } else if (auto* task = std::get_if<TaskMessage>(&message)) {
+      task->run();
     } else {
       begin_stop();
     }
@@ -277,7 +325,7 @@ void EventLoop::take_back(Connection& c, bool keep_alive) {
 // Timers and stopping
 
 void EventLoop::housekeeping() {
-  broker_.store().housekeeping();
+  if (is_home()) broker_.store().housekeeping();
   for (auto& slot : connections_) {
     if (!slot || now_ < slot->deadline) continue;
     Connection& c = *slot;
@@ -314,7 +362,7 @@ void EventLoop::request_stop() { [[maybe_unused]] bool taken = mailbox_.push(Sto
 void EventLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
-  broker_.stop();
+  if (is_home()) broker_.stop();
   grace_deadline_ = now_ + options_.shutdown_grace;
   hard_deadline_ = grace_deadline_ + loop_limits::hard_stop_margin;
   if (listener_) listener_->close(); // also leaves the epoll set

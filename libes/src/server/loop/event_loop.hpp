@@ -2,9 +2,11 @@
 #pragma once
 // One event loop: a thread, an epoll set, and everything it owns — its
 // connections, its registry of subscribers, its fan-out state and its
-// counters — so that several loops can later run side by side
-// (docs/architecture.md). Today the server runs one, which also holds the
-// listening socket and runs the broker.
+// counters — so that several run side by side (--threads, docs/architecture.md).
+// Each listens on the port with a socket of its own (SO_REUSEPORT). The
+// first, the home loop, also runs the broker and the store: the others
+// reach them through its mailbox (at_home) and are answered through
+// theirs; publications reach them through their remote sink.
 //
 // What the loop does, and where each part is written:
 //   event_loop.cpp       turns, timers, mailbox, stop and grace
@@ -33,6 +35,7 @@
 #include "server/endpoints/endpoints.hpp"
 #include "server/pubsub/broker.hpp"
 #include "server/pubsub/registry.hpp"
+#include "server/subscribers/subscriber_census.hpp"
 #include "server/subscribers/subscriber_kind.hpp"
 
 #include <es/server.hpp>
@@ -75,6 +78,14 @@ struct LoopSetup {
   /// The endpoints the loop answers itself (publish, /stats, /metrics,
   /// /health, OPTIONS); null: every such request is handed off.
   const EndpointContext* endpoints = nullptr;
+  /// This loop's place among the server's loops (0: the home loop).
+  std::size_t index = 0;
+  /// The loop that runs the broker and the store; null: this one.
+  class EventLoop* home = nullptr;
+  /// SO_REUSEPORT on the listening socket (several loops).
+  bool reuse_port = false;
+  /// Subscribers over every loop (--exclusive, --max-subscribers).
+  SubscriberCensus* census = nullptr;
   /// Runs on the loop thread for a request the loop does not serve itself;
   /// the connection must come back through give_back() (from any thread).
   std::function<void(Connection&)> hand_off;
@@ -92,7 +103,12 @@ struct ReturnMessage {
   bool keep_alive = false;
 };
 struct StopMessage {};
-using LoopMessage = std::variant<PublishMessage, ReturnMessage, StopMessage>;
+/// Work another loop asks this one to do (a follow, a store request, a
+/// publication to deliver, an answer).
+struct TaskMessage {
+  std::function<void()> run;
+};
+using LoopMessage = std::variant<PublishMessage, ReturnMessage, StopMessage, TaskMessage>;
 
 class EventLoop final : private PublicationSink, private Reactor {
  public:
@@ -101,8 +117,9 @@ class EventLoop final : private PublicationSink, private Reactor {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  /// Binds the listening socket (idempotent). Throws std::system_error.
-  void bind();
+  /// Binds the listening socket (idempotent) on `port` (0: options' port).
+  /// Throws std::system_error.
+  void bind(std::uint16_t port = 0);
   std::uint16_t port() const noexcept { return port_.load(); }
 
   /// Serves until a stop request, then ends streams gracefully and returns.
@@ -119,6 +136,8 @@ class EventLoop final : private PublicationSink, private Reactor {
   PublishResult publish(std::string token, Event event, bool close_after);
   /// A worker is done with a handed-off connection.
   void give_back(Connection& connection, bool keep_alive);
+  /// Runs `task` on this loop's thread soon; false once it has stopped.
+  bool post(std::function<void()> task);
   const CounterTable& counters() const noexcept { return counters_; }
   /// How long fan-outs take: from a publication's delivery to the last of
   /// its subscribers' queues written.
@@ -183,6 +202,16 @@ class EventLoop final : private PublicationSink, private Reactor {
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
   void log_access(const Connection& c, int status, std::string_view detail) const;
 
+  // The home loop (event_loop.cpp).
+  bool is_home() const noexcept { return home_ == this; }
+  /// Runs `task` with the home loop on its thread: now on the home loop,
+  /// else through its mailbox. False when it has stopped.
+  bool at_home(std::function<void(EventLoop& home)> task);
+  /// Runs `task` on this loop: at once on its thread, else posted.
+  void here(std::function<void()> task);
+  void follow(const std::string& token);
+  void unfollow(const std::string& token);
+
   // Reactor (event_loop.cpp): descriptors and timers lent to the store.
   int watch(int fd, std::uint32_t events, IoHandler& handler) override;
   void unwatch(int fd) override;
@@ -192,8 +221,7 @@ class EventLoop final : private PublicationSink, private Reactor {
   void run_timers();
 
   // fanout.cpp
-  std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) override;
-  std::size_t subscribers_of(std::string_view token) const override;
+  void deliver(std::string_view token, const PublicationPtr& publication, bool close_after) override;
   void enqueue(Connection& c, const SharedBytes& bytes, bool is_event);
   void mark_dirty(Connection& c);
   void flush(Connection& c);
@@ -225,6 +253,19 @@ class EventLoop final : private PublicationSink, private Reactor {
   const JwtVerifier* subscribe_auth_;
   const EndpointContext* endpoints_;
   std::function<void(Connection&)> hand_off_;
+  const std::size_t index_;
+  EventLoop* const home_;
+  const bool reuse_port_;
+  SubscriberCensus& census_;
+  /// What the broker (on the home loop) calls to deliver to this loop.
+  class RemoteSink final : public PublicationSink {
+   public:
+    explicit RemoteSink(EventLoop& loop) : loop_(loop) {}
+    void deliver(std::string_view token, const PublicationPtr& publication, bool close_after) override;
+
+   private:
+    EventLoop& loop_;
+  } remote_sink_{*this};
 
   Poller poller_;
   Mailbox<LoopMessage> mailbox_;

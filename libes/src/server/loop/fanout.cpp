@@ -11,9 +11,7 @@
 
 namespace es {
 
-std::size_t EventLoop::subscribers_of(std::string_view token) const { return registry_.subscriber_count(token); }
-
-std::size_t EventLoop::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
+void EventLoop::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
   const std::vector<SubscriberId>& subscribers = registry_.subscribers(token);
   const std::size_t count = subscribers.size();
   for (SubscriberId s : subscribers) {
@@ -33,7 +31,6 @@ std::size_t EventLoop::deliver(std::string_view token, const PublicationPtr& pub
       if (Connection* c = find(static_cast<int>(s)); c && c->state == ConnectionState::streaming)
         end_subscription(*c, CloseReason::token_closed);
   }
-  return count;
 }
 
 void EventLoop::enqueue(Connection& c, const SharedBytes& bytes, bool is_event) {

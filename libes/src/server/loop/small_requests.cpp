@@ -204,8 +204,25 @@ void EventLoop::deliver_answer(Connection& c, const PublishResult& r, bool keep_
 
 void EventLoop::publish_from_loop(std::string_view token, Event event, bool close_after,
                                   std::function<void(PublishResult)> reply) {
+  if (!is_home()) {
+    // The broker is on the home loop; its answer comes back here.
+    auto back = [this, reply](PublishResult r) mutable {
+      here([reply = std::move(reply), r = std::move(r)]() mutable { reply(std::move(r)); });
+    };
+    const bool sent = at_home([token = std::string(token), event = std::move(event), close_after,
+                               back](EventLoop& home) mutable {
+      home.publish_from_loop(token, std::move(event), close_after, std::move(back));
+    });
+    if (!sent) {
+      PublishResult r;
+      r.status = PublishStatus::not_running;
+      r.message = "Server is shutting down";
+      reply(std::move(r));
+    }
+    return;
+  }
   // As publish_on_loop: the publisher hears back once everything queued
-  // before its event has been written out (FanoutScheduler).
+  // before its event on this loop has been written out (FanoutScheduler).
   const std::uint64_t ahead = scheduler_.marks_made();
   broker_.publish(token, std::move(event), close_after,
                   [this, ahead, reply = std::move(reply)](PublishResult result) mutable {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "server/pubsub/broker.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace es {
@@ -28,13 +29,9 @@ void Broker::publish(std::string_view token, Event event, bool close_after, Done
                   ++published_;
                   PublishResult result;
                   result.id = a.publication->id;
-                  if (store_.delivers_live()) {
-                    // The store delivers it when it reads it back, in its order.
-                    for (PublicationSink* sink : sinks_) result.subscribers += sink->subscribers_of(token);
-                  } else {
-                    for (PublicationSink* sink : sinks_)
-                      result.subscribers += sink->deliver(token, a.publication, close_after);
-                  }
+                  result.subscribers = subscribers_of(token);
+                  // Else the store delivers it when it reads it back, in its order.
+                  if (!store_.delivers_live()) deliver(token, a.publication, close_after);
                   result.stored = result.subscribers == 0;
                   done(std::move(result));
                 });
@@ -42,23 +39,40 @@ void Broker::publish(std::string_view token, Event event, bool close_after, Done
 
 void Broker::deliver_live(std::string_view token, const PublicationPtr& publication, bool close_after) {
   ++delivered_live_;
-  for (PublicationSink* sink : sinks_) sink->deliver(token, publication, close_after);
+  deliver(token, publication, close_after);
 }
 
-void Broker::follow(std::string_view token) {
+void Broker::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
+  const auto it = following_.find(token);
+  if (it == following_.end()) return;
+  // Copied: a loop that delivers at once may end streams (close) and so unfollow.
+  const std::vector<std::uint32_t> per_loop = it->second.per_loop;
+  for (std::size_t loop = 0; loop < per_loop.size() && loop < sinks_.size(); ++loop)
+    if (per_loop[loop] > 0) sinks_[loop]->deliver(token, publication, close_after);
+}
+
+std::size_t Broker::subscribers_of(std::string_view token) const {
+  const auto it = following_.find(token);
+  return it == following_.end() ? 0 : it->second.total;
+}
+
+void Broker::follow(std::string_view token, std::size_t loop) {
   auto it = following_.find(token);
   if (it == following_.end()) {
-    following_.emplace(std::string(token), 1);
+    it = following_.emplace(std::string(token), Following{}).first;
     store_.follow(token);
-  } else {
-    ++it->second;
   }
+  Following& f = it->second;
+  if (f.per_loop.size() <= loop) f.per_loop.resize(std::max(sinks_.size(), loop + 1));
+  ++f.per_loop[loop];
+  ++f.total;
 }
 
-void Broker::unfollow(std::string_view token) {
+void Broker::unfollow(std::string_view token, std::size_t loop) {
   auto it = following_.find(token);
-  if (it == following_.end()) return;
-  if (--it->second == 0) {
+  if (it == following_.end() || it->second.per_loop.size() <= loop || it->second.per_loop[loop] == 0) return;
+  --it->second.per_loop[loop];
+  if (--it->second.total == 0) {
     following_.erase(it);
     store_.unfollow(token);
   }

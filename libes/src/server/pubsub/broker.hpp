@@ -6,10 +6,13 @@
 // (PublicationSink). Ids are therefore assigned in one order, the order in
 // which every stream of a token receives them.
 //
-// It runs on one thread (today the only event loop's); with several loops,
-// the others send it their publishes through its mailbox and receive its
-// publications through theirs. It also counts, per token, the loops that
-// have subscribers, so the store follows exactly the tokens served.
+// It runs on one thread, the first event loop's (the home loop); the other
+// loops send it their publishes, follows and store requests through its
+// mailbox and receive its publications through theirs (EventLoop's remote
+// sink). It also counts, per token and loop, the subscribers, so that a
+// publication goes only to loops that have some, a publisher hears how
+// many there are on every loop, and the store follows exactly the tokens
+// served.
 
 #include "server/pubsub/publication.hpp"
 #include "server/store/event_store.hpp"
@@ -29,10 +32,8 @@ namespace es {
 class PublicationSink {
  public:
   /// Queues `publication` to the loop's subscribers of `token` (then ends
-  /// their streams with `close_after`); returns how many it was queued to.
-  virtual std::size_t deliver(std::string_view token, const PublicationPtr& publication, bool close_after) = 0;
-  /// The loop's subscribers of `token` now.
-  virtual std::size_t subscribers_of(std::string_view token) const = 0;
+  /// their streams with `close_after`), now or (another loop) soon.
+  virtual void deliver(std::string_view token, const PublicationPtr& publication, bool close_after) = 0;
 
  protected:
   ~PublicationSink() = default;
@@ -46,6 +47,7 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  /// Loops attach in the order of their index.
   void attach(PublicationSink& sink) { sinks_.push_back(&sink); }
 
   /// Publishes `event` to `token`; `done` gets the answer once the store has
@@ -56,10 +58,13 @@ class Broker {
   /// From now on every publish is answered not_running.
   void stop() noexcept { stopping_ = true; }
 
-  /// A loop has its first subscriber of `token` / has lost its last one.
-  void follow(std::string_view token);
-  void unfollow(std::string_view token);
+  /// Loop `loop` has one subscriber of `token` more / less.
+  void follow(std::string_view token, std::size_t loop);
+  void unfollow(std::string_view token, std::size_t loop);
   bool followed(std::string_view token) const { return following_.find(token) != following_.end(); }
+  /// Subscribers of `token` on every loop.
+  std::size_t subscribers_of(std::string_view token) const;
+  std::size_t followed_tokens() const noexcept { return following_.size(); }
 
   EventStore& store() noexcept { return store_; }
   const Framer& framer() const noexcept { return framer_; }
@@ -71,7 +76,12 @@ class Broker {
   const Framer& framer_;
   std::vector<PublicationSink*> sinks_;
   struct Hash : std::hash<std::string_view> { using is_transparent = void; };
-  std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> following_; // token -> loops
+  struct Following {
+    std::vector<std::uint32_t> per_loop; // subscribers on each loop
+    std::size_t total = 0;
+  };
+  std::unordered_map<std::string, Following, Hash, std::equal_to<>> following_;
+  void deliver(std::string_view token, const PublicationPtr& publication, bool close_after);
   std::uint64_t published_ = 0;
   std::uint64_t delivered_live_ = 0;
   bool stopping_ = false;

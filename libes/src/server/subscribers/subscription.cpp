@@ -62,13 +62,18 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   request.last_event_id = last_id;
   request.headers = headers;
   request.kind = kinds_[kind]->name();
-  const SubscriberCounts counts{registry_.subscriber_count(*token), registry_.subscriber_count()};
-  if (auto refusal = check_subscription(request, counts, options_, hooks_.check_connection, log_)) {
+  if (auto refusal = check_subscription(request, census_.counts(*token), options_, hooks_.check_connection, log_)) {
+    respond_and_close(c, refusal->status, refusal->message, cors.lines());
+    return;
+  }
+  // Counted for every loop at once (another loop may have admitted one since).
+  if (auto refusal = census_.admit(*token)) {
     respond_and_close(c, refusal->status, refusal->message, cors.lines());
     return;
   }
   StreamOpening opening = kinds_[kind]->open(head, cors);
   if (!opening.head) {
+    census_.leave(*token);
     respond_and_close(c, opening.status, opening.message, opening.extra_headers + cors.lines());
     return;
   }
@@ -81,7 +86,8 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   c.subscriber_id = c.serial;
   c.started = now_;
   std::string().swap(c.input);
-  if (registry_.subscribe(static_cast<SubscriberId>(c.fd()), c.token)) broker_.follow(c.token);
+  registry_.subscribe(static_cast<SubscriberId>(c.fd()), c.token);
+  follow(c.token);
   counters_.subscribers_by_kind[c.kind].fetch_add(1, std::memory_order_relaxed);
 
   if (log_.debugging())
@@ -91,11 +97,16 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   // now on (at once with the memory store); what arrives before is held.
   const QueueRef ref{c.fd(), c.serial};
   auto opened = std::make_shared<bool>(false);
-  broker_.store().when_following(c.token, [this, ref, opened, head = opening.head, last_id]() {
+  auto open = [this, ref, opened, head = opening.head, last_id]() {
     *opened = true;
     Connection* stream = find(ref);
     if (!stream || stream->state != ConnectionState::streaming) return;
     open_stream(*stream, head, last_id);
+  };
+  // On another loop than the home one the answer comes through the
+  // mailbox, after the follow above: from then on the broker delivers here.
+  at_home([this, token = c.token, open = std::move(open)](EventLoop& home) mutable {
+    home.broker_.store().when_following(token, [this, open = std::move(open)]() mutable { here(std::move(open)); });
   });
   if (!*opened) c.held = std::make_unique<std::vector<PublicationPtr>>();
   if (hooks_.on_open) {
@@ -113,10 +124,14 @@ void EventLoop::open_stream(Connection& c, const SharedBytes& head, const std::s
     replay_to(c, last_id);
   } else if (options_.latest) {
     if (!c.held) c.held = std::make_unique<std::vector<PublicationPtr>>();
-    broker_.store().latest(c.token, [this, ref = QueueRef{c.fd(), c.serial}](PublicationPtr latest) {
-      Replay replay;
-      if (latest) replay.events.push_back(std::move(latest));
-      join_replay(ref, {}, std::move(replay));
+    at_home([this, token = c.token, ref = QueueRef{c.fd(), c.serial}](EventLoop& home) {
+      home.broker_.store().latest(token, [this, ref](PublicationPtr latest) {
+        here([this, ref, latest = std::move(latest)]() mutable {
+          Replay replay;
+          if (latest) replay.events.push_back(std::move(latest));
+          join_replay(ref, {}, std::move(replay));
+        });
+      });
     });
   } else if (c.held) {
     join_replay(QueueRef{c.fd(), c.serial}, {}, Replay{}); // what came while the head waited
@@ -125,8 +140,10 @@ void EventLoop::open_stream(Connection& c, const SharedBytes& head, const std::s
 
 void EventLoop::replay_to(Connection& c, const std::string& last_id) {
   if (!c.held) c.held = std::make_unique<std::vector<PublicationPtr>>();
-  broker_.store().read_after(c.token, last_id, [this, ref = QueueRef{c.fd(), c.serial}, last_id](Replay replay) {
-    join_replay(ref, last_id, std::move(replay));
+  at_home([this, token = c.token, ref = QueueRef{c.fd(), c.serial}, last_id](EventLoop& home) {
+    home.broker_.store().read_after(token, last_id, [this, ref, last_id](Replay replay) {
+      here([this, ref, last_id, replay = std::move(replay)]() mutable { join_replay(ref, last_id, std::move(replay)); });
+    });
   });
 }
 
@@ -192,8 +209,10 @@ SubscriberInfo EventLoop::info_of(const Connection& c) const {
 
 void EventLoop::end_subscription(Connection& c, CloseReason reason, bool flush_first) {
   if (c.state != ConnectionState::streaming) return;
-  if (const Registry::Left left = registry_.unsubscribe(static_cast<SubscriberId>(c.fd())); left.was_last)
-    broker_.unfollow(left.token);
+  if (registry_.unsubscribe(static_cast<SubscriberId>(c.fd())).was_subscribed) {
+    census_.leave(c.token);
+    unfollow(c.token);
+  }
   counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
   c.state = ConnectionState::closing;
   c.held.reset();

@@ -96,6 +96,8 @@ void RedisStore::stop() {
     return;
   }
   state_ = State::stopped;
+  for (auto& a : held_appends_) a.done(failed("Server is shutting down"));
+  held_appends_.clear();
   reactor_->cancel(reconnect_timer_);
   reactor_->cancel(connect_timer_);
   reactor_->cancel(health_timer_);
@@ -194,6 +196,9 @@ void RedisStore::setup_step_done() {
   std::deque<std::function<void()>> work;
   work.swap(waiting_);
   for (auto& w : work) w();
+  std::vector<HeldAppend> appends;
+  appends.swap(held_appends_);
+  for (auto& a : appends) append(a.token, std::move(a.event), std::move(a.done));
 }
 
 void RedisStore::lost(const std::string& reason) {
@@ -230,6 +235,10 @@ void RedisStore::lost(const std::string& reason) {
     backoff_ = std::min(backoff_ * 2, max_backoff);
   });
   for (auto& ready : released) ready(); // streams waiting for a cursor open now (see when_following)
+  std::vector<HeldAppend> appends;
+  appends.swap(held_appends_);
+  for (auto& a : appends)
+    a.done(failed("Redis is unavailable (" + address_.display + "): " + reason + "; the event was not accepted"));
 }
 
 void RedisStore::set_health(std::string reason) {
@@ -290,6 +299,12 @@ void RedisStore::when_up(std::function<void()> work) {
 // Publishing and replaying
 
 void RedisStore::append(std::string_view token, Event event, AppendDone done) {
+  if (state_ == State::connecting) {
+    // A connection being made (at start, or after a loss) is usually up
+    // within milliseconds: the publish waits for it rather than fail.
+    held_appends_.push_back({std::string(token), std::move(event), std::move(done)});
+    return;
+  }
   if (state_ != State::up)
     return done(failed("Redis is unavailable (" + address_.display + "): " + down_reason_ +
                        "; the event was not accepted"));
@@ -500,8 +515,11 @@ void RedisStore::fetch_cursor(const std::string& token) {
 void RedisStore::when_following(std::string_view token, std::function<void()> ready) {
   auto it = follows_.find(token);
   // While Redis is away nothing can be promised: the stream opens now, and
-  // its cursor is read once Redis is back.
-  if (it == follows_.end() || it->second.cursor_known || state_ != State::up) return ready();
+  // its cursor is read once Redis is back. While connecting (at start, or
+  // an attempt under way) it waits: the cursor comes once set up, or the
+  // attempt fails and lost() opens it.
+  if (it == follows_.end() || it->second.cursor_known || (state_ != State::up && state_ != State::connecting))
+    return ready();
   it->second.on_cursor.push_back(std::move(ready));
 }
 

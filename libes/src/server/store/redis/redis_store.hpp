@@ -158,6 +158,12 @@ class RedisStore final : public EventStore {
   Follows follows_;
   std::uint64_t next_generation_ = 1;
   std::deque<std::function<void()>> waiting_; ///< replays asked for while Redis is down
+  struct HeldAppend {
+    std::string token;
+    Event event;
+    AppendDone done;
+  };
+  std::vector<HeldAppend> held_appends_; ///< publishes while connecting: sent once up, 503 if that fails
 
   std::uint64_t reconnects_ = 0;
   std::uint64_t skipped_ = 0;
