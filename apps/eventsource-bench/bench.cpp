@@ -215,7 +215,14 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
   }
   report.server.after = usage();
   report.bench_cpu_seconds = own_cpu_seconds() - cpu_at_start;
-  pool.fill(report.connect, report.delivery);
+  pool.fill(report.connect, report.delivery, report.per_url);
+  for (std::size_t u = 0; u < report.per_url.size(); ++u) {
+    UrlFigures& url = report.per_url[u];
+    url.url = options.subscribe_urls[u];
+    if (report.per_url.size() > 1 && url.subscribers > 0 && url.connected == 0)
+      report.notes.push_back("none of the " + std::to_string(url.subscribers) + " subscribers of " + url.url +
+                             " connected (" + failures_text(url.failures) + ")");
+  }
   report.delivery.first_publish_ns = report.publish.first_send_ns;
   pool.close_all();
 

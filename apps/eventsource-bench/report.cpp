@@ -49,12 +49,6 @@ std::string latency_line(const LatencyHistogram& h) {
 
 std::string megabytes(std::uint64_t bytes) { return format("%.1f MB", static_cast<double>(bytes) / 1e6); }
 
-std::string failures_text(const FailureCounts& counts) {
-  std::string text;
-  for (const auto& [kind, n] : counts) text += (text.empty() ? "" : "; ") + kind + ": " + std::to_string(n);
-  return text;
-}
-
 std::optional<double> rss_per_subscriber(const Report& report) {
   const auto& s = report.server;
   if (!s.before || !s.connected || report.connect.connected == 0) return std::nullopt;
@@ -69,6 +63,12 @@ std::optional<double> run_cpu_seconds(const Report& report) {
 }
 
 }  // namespace
+
+std::string failures_text(const FailureCounts& counts) {
+  std::string text;
+  for (const auto& [kind, n] : counts) text += (text.empty() ? "" : "; ") + kind + ": " + std::to_string(n);
+  return text;
+}
 
 bool Report::clean() const noexcept {
   return connect.connected == config.subscribers && publish.failed == 0 && publish.attempted == publish.planned &&
@@ -121,6 +121,16 @@ nlohmann::json to_json(const Report& r) {
                       {"per_second", r.deliveries_per_second()},
                       {"latency_ms", latency_json(d.latency)},
                       {"stream_failures", d.stream_failures}};
+  json["per_subscribe_url"] = nlohmann::json::array();
+  for (const UrlFigures& u : r.per_url)
+    json["per_subscribe_url"].push_back({{"url", u.url},
+                                         {"subscribers", u.subscribers},
+                                         {"connected", u.connected},
+                                         {"failed", failure_total(u.failures)},
+                                         {"failures", u.failures},
+                                         {"expected", u.expected},
+                                         {"delivered", u.delivered},
+                                         {"lost", u.lost}});
   const auto per_subscriber = rss_per_subscriber(r);
   json["server"] = {{"pids", r.config.pids},
                     {"before", usage_json(r.server.before)},
@@ -140,7 +150,18 @@ void print_table(std::ostream& out, const Report& r) {
                 c.subscribers, c.tokens, c.tokens == 1 ? "" : "s", c.events, c.events == 1 ? "" : "s", c.size,
                 c.publishers, c.publishers == 1 ? "" : "s")
       << (c.rate > 0 ? format("paced at %g/s", c.rate) : std::string("back to back")) << "\n";
-  for (const std::string& url : c.subscribe_urls) out << "  subscribe   " << url << "\n";
+  if (r.per_url.size() > 1) {
+    // Several servers: each one's subscribers, connections and deliveries.
+    for (const UrlFigures& u : r.per_url) {
+      out << "  subscribe   " << u.url
+          << format(": %u of %u connected, %llu of %llu delivered", u.connected, u.subscribers,
+                    static_cast<unsigned long long>(u.delivered), static_cast<unsigned long long>(u.expected))
+          << "\n";
+      if (!u.failures.empty()) out << "              failed: " << failures_text(u.failures) << "\n";
+    }
+  } else {
+    for (const std::string& url : c.subscribe_urls) out << "  subscribe   " << url << "\n";
+  }
   out << "  publish     " << c.publish_url << "\n";
 
   const auto& k = r.connect;

@@ -59,6 +59,15 @@ struct DeliveryFigures {
   FailureCounts stream_failures;    ///< subscribers cut off during the run
 };
 
+/// One --subscribe-url's share of the run: its subscribers (i / T mod K), how
+/// many of them connected, why the others did not, and what they received.
+struct UrlFigures {
+  std::string url;
+  unsigned subscribers = 0, connected = 0;
+  FailureCounts failures;           ///< its subscribers that never got a good response head
+  std::uint64_t expected = 0, delivered = 0, lost = 0;
+};
+
 struct ServerUsage {
   std::optional<ProcessUsage> before, connected, after;
 };
@@ -68,6 +77,7 @@ struct Report {
   ConnectFigures connect;
   PublishFigures publish;
   DeliveryFigures delivery;
+  std::vector<UrlFigures> per_url;  ///< one per --subscribe-url, in the order given
   ServerUsage server;
   double bench_cpu_seconds = 0;  ///< this process, from the first publish to the end of the run
   std::vector<std::string> notes;
@@ -77,6 +87,8 @@ struct Report {
   double deliveries_per_second() const noexcept;
 };
 
+/// "KIND: N; KIND: N" (in the order of the kinds).
+std::string failures_text(const FailureCounts& counts);
 nlohmann::json to_json(const Report& report);
 void print_table(std::ostream& out, const Report& report);
 

@@ -32,7 +32,8 @@ std::string error_text(int error) { return std::system_category().message(error)
 }  // namespace
 
 SubscriberPool::SubscriberPool(Plan plan)
-    : plan_(std::move(plan)), subscribers_(plan_.subscribers), read_buffer_(read_buffer_size) {
+    : plan_(std::move(plan)), subscribers_(plan_.subscribers), read_buffer_(read_buffer_size),
+      connect_failures_by_url_(plan_.urls.size()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
   for (std::size_t i = 0; i < subscribers_.size(); ++i) {
@@ -324,6 +325,7 @@ void SubscriberPool::fail(std::size_t index, const std::string& kind) {
         subscriber.state == State::awaiting_head)
       --in_flight_;
     ++connect_failures_[kind];
+    ++connect_failures_by_url_[subscriber.server][kind];
     ++failed_to_connect_;
     subscriber.state = State::failed;
     std::string().swap(subscriber.head);
@@ -348,7 +350,8 @@ void SubscriberPool::expire_heads(std::uint64_t now) {
   }
 }
 
-void SubscriberPool::fill(ConnectFigures& connect, DeliveryFigures& delivery) const {
+void SubscriberPool::fill(ConnectFigures& connect, DeliveryFigures& delivery,
+                          std::vector<UrlFigures>& per_url) const {
   connect.connected = connected_;
   connect.duration_ns = connect_done_ns_ > first_start_ns_ ? connect_done_ns_ - first_start_ns_ : 0;
   connect.head_latency = head_latency_;
@@ -358,12 +361,20 @@ void SubscriberPool::fill(ConnectFigures& connect, DeliveryFigures& delivery) co
   delivery.last_delivery_ns = last_delivery_ns_;
   delivery.latency = latency_;
   delivery.stream_failures = stream_failures_;
+  per_url.assign(plan_.urls.size(), UrlFigures{});
+  for (std::size_t u = 0; u < per_url.size(); ++u) per_url[u].failures = connect_failures_by_url_[u];
   for (const Subscriber& subscriber : subscribers_) {
+    UrlFigures& url = per_url[subscriber.server];
+    ++url.subscribers;
     if (subscriber.state != State::streaming && subscriber.state != State::ended) continue;
+    ++url.connected;
     const std::uint64_t expected = accepted_.empty() ? 0 : accepted_[subscriber.token];
     delivery.expected += expected;
+    url.expected += expected;
+    url.delivered += subscriber.unique;
     const std::uint64_t lost = expected > subscriber.unique ? expected - subscriber.unique : 0;
     delivery.lost += lost;
+    url.lost += lost;
     delivery.max_lost_per_subscriber = std::max(delivery.max_lost_per_subscriber, lost);
     delivery.duplicated += subscriber.duplicated;
     delivery.out_of_order += subscriber.out_of_order;

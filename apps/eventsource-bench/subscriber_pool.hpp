@@ -62,8 +62,10 @@ class SubscriberPool {
   /// Events accepted and not yet received by a subscriber still connected (after expect()).
   std::uint64_t outstanding() const noexcept { return outstanding_; }
 
-  /// Fills the connect and delivery figures (delivery against expect()'s counts).
-  void fill(ConnectFigures& connect, DeliveryFigures& delivery) const;
+  /// Fills the connect and delivery figures (delivery against expect()'s
+  /// counts), in total and per subscribe URL (`per_url`: one per Plan::urls,
+  /// without their text).
+  void fill(ConnectFigures& connect, DeliveryFigures& delivery, std::vector<UrlFigures>& per_url) const;
   /// Resets every connection (SO_LINGER 0), so that back-to-back runs do not
   /// pile up TIME_WAIT sockets and run out of ports.
   void close_all() noexcept;
@@ -114,6 +116,7 @@ class SubscriberPool {
   std::vector<std::uint32_t> accepted_;
   std::uint64_t outstanding_ = 0;
   FailureCounts connect_failures_, stream_failures_;
+  std::vector<FailureCounts> connect_failures_by_url_;  // [Subscriber::server]
   LatencyHistogram head_latency_, latency_;
   std::uint64_t first_start_ns_ = 0, connect_done_ns_ = 0;
 };
