@@ -15,11 +15,12 @@
 //   server.publish("alice", "ping", "hello");         // from any thread
 //   server.stop();
 //
-// Threads: one loop thread owns every stream and answers publishes, /stats,
-// /metrics, /health and CORS preflights itself; `workers` threads serve what
-// is left (the demo page, 404s, chunked bodies) with cpp-httplib. Hooks run
-// on the loop thread: keep them short and never block in them (publish()
-// from a hook is fine).
+// Threads: `threads` event loops (ServerOptions) each own their connections
+// and answer publishes, /stats, /metrics, /health and CORS preflights
+// themselves; `workers` threads serve what is left (the demo page, 404s,
+// chunked bodies) with cpp-httplib. Hooks run on the loop that serves the
+// connection (with several loops, on several threads at once): keep them
+// short, thread-safe, and never block in them (publish() from a hook is fine).
 
 #include <es/event.hpp>
 #include <es/export.hpp>
@@ -142,7 +143,8 @@ class ES_API Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Hooks: set them before start()/run(). They run on the loop thread.
+  // Hooks: set them before start()/run(). They run on the thread of the loop
+  // that serves the connection; with several loops, concurrently.
   /// May refuse a new subscriber; tornado-eventsource's check_connection
   /// (whose return value upstream ignored).
   void on_check_connection(CheckConnection hook);

@@ -16,6 +16,7 @@ namespace es {
 namespace {
 
 constexpr int drain_timeout_ms = 2000; // at exit, for a descriptor that stays stuck
+constexpr std::chrono::milliseconds batch_delay{10};
 
 }  // namespace
 
@@ -58,6 +59,10 @@ void LogWriter::run() {
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || dropped_unreported_ > 0; });
     if (pending_.empty() && dropped_unreported_ == 0) return; // stopping, nothing left
+    // Let a busy server's lines gather for a moment: one wake-up and a few
+    // writes per batch instead of a futex wake and a write per line (an
+    // access line per publish made that a sixth of the loop's time).
+    if (!stopping_) wake_.wait_for(lock, batch_delay, [&] { return stopping_; });
     writing.clear();
     writing.swap(pending_);
     const std::uint64_t dropped = std::exchange(dropped_unreported_, 0);

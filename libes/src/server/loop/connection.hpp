@@ -43,6 +43,7 @@ struct Connection {
   std::size_t body_start = 0;  ///< where the body begins in `input`
   std::size_t body_length = 0; ///< Content-Length (not chunked)
   bool chunked = false;
+  bool served_here = false; ///< the request is one the loop answers itself (small_requests.cpp)
   http::ChunkedScanner chunks; ///< has scanned input[body_start, body_start + chunks.scanned())
   WriteQueue output;
 

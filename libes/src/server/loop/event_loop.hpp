@@ -182,11 +182,13 @@ class EventLoop final : private PublicationSink, private Reactor {
   void route(Connection& c, const http::RequestHead& head, std::size_t head_size);
   void receive_body(Connection& c, const http::RequestHead& head, std::size_t head_size);
   void read_body(Connection& c);
+  void send_continue(Connection& c);
   bool try_body(Connection& c);
   void hand_off(Connection& c);
 
   // small_requests.cpp
   void finish_request(Connection& c);
+  bool serves_here(const http::RequestHead& head) const;
   void serve_admin(Connection& c, const http::RequestHead& head, std::string_view path);
   void serve_publish(Connection& c, const http::RequestHead& head, const std::string& action, const std::string& token,
                      std::string_view query, std::string_view body);

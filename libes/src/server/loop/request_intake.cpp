@@ -149,6 +149,19 @@ void EventLoop::receive_body(Connection& c, const http::RequestHead& head, std::
   const bool expects_continue =
       head.minor_version >= 1 && expect && http::equals_ignoring_case(*expect, "100-continue");
 
+  c.served_here = !chunked && serves_here(head);
+  if (c.served_here) {
+    // Answered on the loop (small_requests.cpp): the head stays as read.
+    c.state = ConnectionState::reading_body;
+    c.body_start = head_size;
+    c.body_length = length;
+    c.chunked = false;
+    c.deadline = std::min(c.deadline, now_ + options_.request_timeout);
+    if (!try_body(c) || !expects_continue) return;
+    send_continue(c);
+    return;
+  }
+
   // cpp-httplib gets the head in canonical form: CRLF line ends (it skips
   // bare-LF lines), no leading blank lines, no Content-Type, and an explicit empty length
   // (RFC 9112, 6.3: a POST with neither length nor chunking has an empty
@@ -181,7 +194,10 @@ void EventLoop::receive_body(Connection& c, const http::RequestHead& head, std::
   // The body shares the head's deadline (a kept-alive connection's may still be the idle one).
   c.deadline = std::min(c.deadline, now_ + options_.request_timeout);
   if (!try_body(c) || !expects_continue) return;
+  send_continue(c);
+}
 
+void EventLoop::send_continue(Connection& c) {
   // The client waits for this before it sends the body. Written directly:
   // the loop queues nothing for a connection reading a request, so the
   // kernel's buffer takes these few bytes unless the client left earlier

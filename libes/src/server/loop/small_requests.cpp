@@ -14,8 +14,8 @@
 #include "server/auth/authorize.hpp"
 #include "server/metrics/prometheus.hpp"
 
-#include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <optional>
 
 namespace es {
@@ -30,18 +30,54 @@ std::string_view peer_ip(std::string_view remote) {
   return remote.substr(0, remote.rfind(':'));
 }
 
+/// `text` as a JSON string.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+/// {"id":...,"subscribers":N[,"stored":true]} and a line end (a shell
+/// prompt after curl starts on its own line). Hand-made: it is on every publish.
 std::string published_body(const PublishResult& r) {
-  nlohmann::ordered_json body;
-  body["id"] = r.id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.id);
-  body["subscribers"] = r.subscribers;
-  if (r.stored || r.status == PublishStatus::queued) body["stored"] = true;
-  return body.dump() + "\n"; // a shell prompt after curl starts on its own line
+  std::string body = "{\"id\":";
+  if (r.id.empty())
+    body += "null";
+  else
+    append_json_string(body, r.id);
+  body += ",\"subscribers\":";
+  body += std::to_string(r.subscribers);
+  if (r.stored || r.status == PublishStatus::queued) body += ",\"stored\":true";
+  body += "}\n";
+  return body;
 }
 
 }  // namespace
 
+bool EventLoop::serves_here(const http::RequestHead& head) const {
+  if (!endpoints_) return false;
+  if (head.method == "OPTIONS") return true;
+  const auto target = http::split_target(head.target);
+  if (!target) return false;
+  if (head.method == "GET") return target->path == "/stats" || target->path == "/metrics" || target->path == "/health";
+  return head.method == "POST" && http::two_segments(target->path).has_value();
+}
+
 void EventLoop::finish_request(Connection& c) {
-  if (c.chunked || !endpoints_) return hand_off(c);
+  if (!c.served_here) return hand_off(c);
   http::RequestHead head;
   const http::ParsedHead parsed = http::parse_request_head(c.input, head);
   if (parsed.status != http::HeadStatus::complete) return hand_off(c);
