@@ -734,6 +734,7 @@ TEST_CASE("redis: GET /health is 200 ok while Redis answers, 503 naming Redis wh
   CHECK(stats["redis_connected"] == 1);
   CHECK(stats["redis_reconnects"].get<int>() >= 1);
   // One line per change of state, however many reconnection attempts failed.
+  CHECK(wait_until([&] { return a.log().find("redis: connected", a.log().find("redis: lost")) != std::string::npos; }));
   const std::string log = a.log();
   CHECK(count_of(log, "redis: lost") == 1);
   CHECK(log.find("redis: connected", log.find("redis: lost")) != std::string::npos);
@@ -922,4 +923,21 @@ TEST_CASE("redis: pipelined POSTs on one connection wait for Redis in turn and a
   REQUIRE(read_events(*s, 3));
   CHECK(s->body() == wire("ping", "p1", ids[0]) + wire("ping", "p2", ids[1]) + wire("ping", "p3", ids[2]));
   CHECK_FALSE(conn.closed());
+}
+
+TEST_CASE("redis: entries added while a server reconnects arrive once it is back, with nothing published after them") {
+  RedisServer redis;
+  Server a(with_redis(redis, {"-i"}));
+  INFO("server A log:\n" << a.log());
+  auto s = a.subscribe("/poll/T");
+  const std::string before = posted_id(a, "/ping/T", "before");
+  REQUIRE(read_events(*s, 1));
+  // Both of the server's connections go; the entries below are added before
+  // it can subscribe again, so no notification will ever tell it of them.
+  redis.kill_clients();
+  const std::string one = redis.cli_line({"XADD", "es:T", "*", "event", "ping", "data", "while away 1"});
+  const std::string two = redis.cli_line({"XADD", "es:T", "*", "event", "ping", "data", "while away 2"});
+  REQUIRE(read_events(*s, 3));
+  CHECK(s->body() == wire("ping", "before", before) + wire("ping", "while away 1", one) +
+                         wire("ping", "while away 2", two));
 }

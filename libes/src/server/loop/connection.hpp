@@ -44,6 +44,8 @@ struct Connection {
   std::size_t body_length = 0; ///< Content-Length (not chunked)
   bool chunked = false;
   bool served_here = false; ///< the request is one the loop answers itself (small_requests.cpp)
+  bool parked = false;      ///< handed_off, but waiting for a publish's answer on the loop, not a worker
+  bool reads_paused = false; ///< an answer is still being written: the next request waits
   http::ChunkedScanner chunks; ///< has scanned input[body_start, body_start + chunks.scanned())
   WriteQueue output;
 

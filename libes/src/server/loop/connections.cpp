@@ -164,7 +164,7 @@ bool EventLoop::watch(Connection& c) {
 bool EventLoop::update_events(Connection& c) {
   const int fd = c.fd();
   const std::uint64_t serial = c.serial;
-  const std::uint32_t events = read_events | (c.want_write ? EPOLLOUT : 0u);
+  const std::uint32_t events = (c.reads_paused ? 0u : read_events) | (c.want_write ? EPOLLOUT : 0u);
   if (int e = poller_.modify(c.fd(), events, static_cast<std::uint64_t>(c.fd()))) {
     // Without the registration the connection would never be served again.
     log_.error(std::string("epoll_ctl (connection): ") + std::strerror(e) + "; closing " + c.remote);

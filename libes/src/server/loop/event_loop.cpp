@@ -44,8 +44,11 @@ void EventLoop::bind(std::uint16_t port) {
   port_ = listener_->port();
 }
 
+thread_local const EventLoop* EventLoop::current_loop = nullptr;
+
 void EventLoop::run() {
   loop_thread_ = std::this_thread::get_id();
+  current_loop = this;
   bind();
   if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
     throw std::system_error(error, std::generic_category(), "epoll_ctl (listening socket)");
@@ -85,6 +88,10 @@ void EventLoop::run() {
       r.status = PublishStatus::not_running;
       r.message = "Server is shutting down";
       publish->reply->set_value(std::move(r));
+    } else if (auto* task = std::get_if<TaskMessage>(&message)) {
+      // Another loop's request: the broker and store, stopped, answer it
+      // (a publish gets "shutting down"), so that its asker is not left waiting.
+      task->run();
     }
     // A connection given back now stays in the table; finish() closes it.
   }
@@ -114,6 +121,7 @@ void EventLoop::turn(std::span<const epoll_event> events) {
     housekeeping();
     next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
   }
+  take_next_requests();
   flush_dirty(FanoutScheduler::default_slice);
   scheduler_.answer_publishers();
   if (accept_paused_ && now_ >= accept_paused_until_) resume_accepting();
@@ -292,6 +300,20 @@ PublishResult EventLoop::publish(std::string token, Event event, bool close_afte
     queued.message = "Sent to the store; its answer comes later";
     return queued;
   }
+  if (current_loop != nullptr) {
+    // From a hook on another loop: waiting for the home loop would stall
+    // every stream of that loop, so the event is sent and not awaited.
+    const bool sent = post([this, token, event = std::move(event), close_after]() mutable {
+      broker_.publish(token, std::move(event), close_after, [this, token](PublishResult r) {
+        counters_.set(Counter::events_published, broker_.published());
+        if (!r) log_.warn("publish to " + token + " from a hook failed: " + r.message);
+      });
+    });
+    PublishResult queued;
+    queued.status = sent ? PublishStatus::queued : PublishStatus::not_running;
+    queued.message = sent ? "Sent to the home loop; its answer is not awaited" : "Server is not running";
+    return queued;
+  }
   std::promise<PublishResult> reply;
   auto result = reply.get_future();
   if (!mailbox_.push(PublishMessage{std::move(token), std::move(event), close_after, &reply})) {
@@ -395,10 +417,12 @@ void EventLoop::after_grace() {
   grace_over_ = true;
   for (auto& slot : connections_) {
     if (!slot) continue;
-    if (slot->state == ConnectionState::handed_off)
+    if (slot->state == ConnectionState::handed_off && !slot->parked) {
       slot->io->abort(); // wakes its worker; the connection comes back and is closed
-    else
+    } else {
+      if (slot->parked) --handed_off_;
       destroy(*slot);
+    }
   }
 }
 

@@ -138,6 +138,8 @@ class EventLoop final : private PublicationSink, private Reactor {
   void give_back(Connection& connection, bool keep_alive);
   /// Runs `task` on this loop's thread soon; false once it has stopped.
   bool post(std::function<void()> task);
+  /// The loop whose thread this is (null on other threads).
+  static thread_local const EventLoop* current_loop;
   const CounterTable& counters() const noexcept { return counters_; }
   /// How long fan-outs take: from a publication's delivery to the last of
   /// its subscribers' queues written.
@@ -201,6 +203,8 @@ class EventLoop final : private PublicationSink, private Reactor {
                       std::string rest);
   /// `rest`: bytes after the request (a pipelined next one).
   void send_answer(Connection& c, int status, std::size_t body_size, SharedBytes bytes, bool keep_alive, std::string rest);
+  /// Pipelined requests behind an answer, taken at the end of the turn.
+  void take_next_requests();
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
   void log_access(const Connection& c, int status, std::string_view detail) const;
 
@@ -286,6 +290,7 @@ class EventLoop final : private PublicationSink, private Reactor {
   Registry registry_;
   FanoutScheduler scheduler_;
   std::vector<QueueRef> slow_; // over max_queue, to cut off
+  std::vector<QueueRef> next_requests_; // connections with a pipelined request to take
   std::vector<char> scratch_;  // every read lands here first
   std::vector<LoopMessage> messages_;
   CounterTable counters_;

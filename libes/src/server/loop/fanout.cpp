@@ -108,9 +108,13 @@ void EventLoop::flush(Connection& c) {
       end_subscription(c, CloseReason::slow_consumer);
     return;
   }
-  if (c.want_write) {
+  if (c.want_write || c.reads_paused) {
+    const bool resume = c.reads_paused;
     c.want_write = false;
+    c.reads_paused = false;
     if (!update_events(c)) return;
+    // The answer is out: the pipelined request behind it can be taken.
+    if (resume && c.state == ConnectionState::reading_head) next_requests_.push_back(QueueRef{c.fd(), c.serial});
   }
   if (c.state == ConnectionState::closing && !c.write_shut) {
     if (!c.linger) {

@@ -55,6 +55,15 @@ void EventLoop::read_head(Connection& c) {
 
 void EventLoop::try_request(Connection& c) {
   if (c.input.empty()) return;
+  if (!c.output.empty()) {
+    // The previous answer is not out yet (a client slow to read): the next
+    // request waits, and so does reading, until flush() has written it.
+    if (!c.reads_paused) {
+      c.reads_paused = true;
+      update_events(c);
+    }
+    return;
+  }
   http::RequestHead head;
   const http::ParsedHead parsed = http::parse_request_head(c.input, head);
   switch (parsed.status) {

@@ -73,7 +73,14 @@ bool EventLoop::serves_here(const http::RequestHead& head) const {
   const auto target = http::split_target(head.target);
   if (!target) return false;
   if (head.method == "GET") return target->path == "/stats" || target->path == "/metrics" || target->path == "/health";
-  return head.method == "POST" && http::two_segments(target->path).has_value();
+  if (head.method != "POST") return false;
+  // Only what decodes to two clean segments; the rest goes to cpp-httplib
+  // (in canonical form) and gets its 400/404 there.
+  const auto segments = http::two_segments(target->path);
+  if (!segments) return false;
+  const auto action = http::percent_decode(segments->first);
+  const auto token = http::percent_decode(segments->second);
+  return action && token && action->find('/') == std::string::npos && token->find('/') == std::string::npos;
 }
 
 void EventLoop::finish_request(Connection& c) {
@@ -129,9 +136,19 @@ void EventLoop::send_answer(Connection& c, int status, std::size_t body_size, Sh
   c.request_line.clear();
   c.input = std::move(rest);
   c.deadline = now_ + options_.idle_timeout;
-  const QueueRef ref{c.fd(), c.serial};
   flush(c);
-  if (Connection* still = find(ref); still && still->state == ConnectionState::reading_head) try_request(*still);
+  // A pipelined next request is taken at the end of the turn (not here:
+  // thousands of pipelined requests must not nest), and only once this
+  // answer is out (try_request waits for the output to drain).
+  if (!c.input.empty()) next_requests_.push_back(QueueRef{c.fd(), c.serial});
+}
+
+void EventLoop::take_next_requests() {
+  for (std::size_t i = 0; i < next_requests_.size(); ++i) { // grows while it runs
+    Connection* c = find(next_requests_[i]);
+    if (c && c->state == ConnectionState::reading_head) try_request(*c);
+  }
+  next_requests_.clear();
 }
 
 void EventLoop::serve_admin(Connection& c, const http::RequestHead& head, std::string_view path) {
@@ -194,7 +211,8 @@ void EventLoop::serve_publish(Connection& c, const http::RequestHead& head, cons
       return;
     }
     Connection* waiting = find(ref);
-    if (!waiting || waiting->state != ConnectionState::handed_off) return;
+    if (!waiting || waiting->state != ConnectionState::handed_off || !waiting->parked) return;
+    waiting->parked = false;
     --handed_off_;
     if (!watch(*waiting)) return;
     deliver_answer(*waiting, r, keep_alive && !stopping_, minor, cors_lines, std::move(waiting->input));
@@ -212,6 +230,7 @@ void EventLoop::serve_publish(Connection& c, const http::RequestHead& head, cons
   c.in_poller = false;
   c.want_write = false;
   c.state = ConnectionState::handed_off;
+  c.parked = true;
   c.input = std::move(rest);
   ++handed_off_;
 }

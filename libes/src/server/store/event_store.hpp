@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ struct Replay {
   std::vector<PublicationPtr> events;
   /// The store's epoch when the replay was read.
   std::string epoch;
+  /// Where `last_id` itself sits, when the store knows (Redis: the id is
+  /// the position): live publications up to it are not sent again.
+  std::optional<StorePosition> after;
 };
 
 /// What a store holds, for /stats and /metrics.

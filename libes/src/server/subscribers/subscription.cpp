@@ -167,9 +167,13 @@ void EventLoop::join_replay(QueueRef ref, std::string last_id, Replay replay) {
     enqueue(*c, p->framed_for(c->kind), true);
     replayed = p->position;
   }
+  // Held publications the client already has (up to the id it sent, when
+  // the store knows where that is) or the replay had are dropped.
+  const bool bounded = !replay.events.empty() || replay.after.has_value();
+  const StorePosition floor = std::max(replayed, replay.after.value_or(StorePosition{}));
   if (held)
     for (const PublicationPtr& p : *held)
-      if (replay.events.empty() || p->position > replayed) enqueue(*c, p->framed_for(c->kind), true);
+      if (!bounded || p->position > floor) enqueue(*c, p->framed_for(c->kind), true);
   // Queues over max_queue now are cut off at the end of the turn (flush_dirty).
 }
 

@@ -66,6 +66,19 @@ std::string probe_redis(const RedisAddress& a, std::chrono::milliseconds timeout
   Reply ping = run(c.get(), {"PING"});
   if (auto p = problem(c.get(), ping); !p.empty()) return p;
 
+  // Replays need XINFO STREAM's entries-added and recorded-first-entry-id
+  // to tell a gap (Redis 7.0).
+  Reply info = run(c.get(), {"INFO", "server"});
+  if (problem(c.get(), info).empty() && info->type == REDIS_REPLY_STRING) {
+    const std::string_view text(info->str, info->len);
+    constexpr std::string_view field = "redis_version:";
+    if (const auto at = text.find(field); at != std::string_view::npos) {
+      const std::string_view version = text.substr(at + field.size(), text.find('\r', at) - at - field.size());
+      if (!version.empty() && version.front() >= '0' && version.front() < '7' && version[1] == '.')
+        return "Redis 7.0 or later is needed (this one is " + std::string(version) + ")";
+    }
+  }
+
   Reply flags = run(c.get(), {"CONFIG", "GET", "notify-keyspace-events"});
   std::string current;
   if (problem(c.get(), flags).empty() && flags->type == REDIS_REPLY_ARRAY && flags->elements == 2 &&

@@ -48,6 +48,10 @@ const redisReply* field(const redisReply* map, std::string_view name) {
   return nullptr;
 }
 
+bool is_loading(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("LOADING");
+}
+
 Appended failed(std::string message) {
   Appended a;
   a.failure = PublishStatus::not_running;
@@ -191,8 +195,13 @@ void RedisStore::setup_step_done() {
   // Tokens followed while Redis was away have no cursor yet. The others
   // were read again when their keyspace channel's subscription was
   // confirmed (on_pushed), from their cursor.
-  for (auto& [token, f] : follows_)
-    if (!f.cursor_known) fetch_cursor(token);
+  // Those with a cursor are read from it: what others published meanwhile.
+  for (auto& [token, f] : follows_) {
+    if (!f.cursor_known)
+      fetch_cursor(token);
+    else
+      read_new(token);
+  }
   std::deque<std::function<void()>> work;
   work.swap(waiting_);
   for (auto& w : work) w();
@@ -290,6 +299,17 @@ void RedisStore::send(std::initializer_list<std::string_view> args, RedisLink::R
   commands_->command(std::span<const std::string_view>(args.begin(), args.size()), std::move(handler));
 }
 
+void RedisStore::retry_later(std::function<void()> work) {
+  if (state_ == State::stopped) return;
+  if (state_ == State::up) {
+    // Still "up" while the link dies (its lost() comes after the pending
+    // answers), or Redis is loading: look again in a moment.
+    reactor_->call_after(std::chrono::milliseconds(200), [this, work = std::move(work)]() mutable { when_up(std::move(work)); });
+    return;
+  }
+  waiting_.push_back(std::move(work));
+}
+
 void RedisStore::when_up(std::function<void()> work) {
   if (state_ == State::up) return work();
   if (state_ != State::stopped) waiting_.push_back(std::move(work));
@@ -376,7 +396,7 @@ void RedisStore::skip(std::string_view token, std::string_view id, const std::st
 }
 
 void RedisStore::read_after(std::string_view token, std::string_view last_id, ReplayDone done) {
-  if (last_id.empty()) return done(Replay{false, {}, epoch_});
+  if (last_id.empty()) return done(Replay{false, {}, epoch_, std::nullopt});
   when_up([this, token = std::string(token), last_id = std::string(last_id), done = std::move(done)]() mutable {
     const std::string stream = key(token);
     const auto last = parse_entry_id(last_id);
@@ -408,12 +428,18 @@ void RedisStore::read_after(std::string_view token, std::string_view last_id, Re
     const std::string after = last ? "(" + last_id : "-";
     send({"XREVRANGE", stream, "+", after, "COUNT", limit},
          [this, token, last, last_id, info, done = std::move(done)](const redisReply* r) mutable {
-           if (!r || (last && !info->known)) {
-             // Lost on the way: ask again once Redis is back.
-             return read_after(token, last_id, std::move(done));
+           if (!r || (last && !info->known) || is_loading(r)) {
+             // Lost on the way (or Redis still loading its data): ask again
+             // once it is back, never from inside this callback (hiredis
+             // answers every pending command with null while the link dies).
+             retry_later([this, token, last_id, done = std::move(done)]() mutable {
+               read_after(token, last_id, std::move(done));
+             });
+             return;
            }
            Replay replay;
            replay.epoch = epoch_;
+           if (last) replay.after = *last;
            if (r->type != REDIS_REPLY_ARRAY) {
              log_.warn("redis: cannot replay " + key(token) + ": " + reply_error(r));
              replay.gap = true;
@@ -458,7 +484,10 @@ void RedisStore::read_after(std::string_view token, std::string_view last_id, Re
 void RedisStore::latest(std::string_view token, LatestDone done) {
   when_up([this, token = std::string(token), done = std::move(done)]() mutable {
     send({"XREVRANGE", key(token), "+", "-", "COUNT", "1"}, [this, token, done = std::move(done)](const redisReply* r) mutable {
-      if (!r) return latest(token, std::move(done));
+      if (!r || is_loading(r)) {
+        retry_later([this, token, done = std::move(done)]() mutable { latest(token, std::move(done)); });
+        return;
+      }
       if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return done(nullptr);
       done(publication_of(token, r->element[0], nullptr));
     });
@@ -497,7 +526,19 @@ void RedisStore::fetch_cursor(const std::string& token) {
   const std::uint64_t generation = follows_.at(token).generation;
   send({"XREVRANGE", key(token), "+", "-", "COUNT", "1"}, [this, token, generation](const redisReply* r) {
     auto it = follows_.find(token);
-    if (!r || it == follows_.end() || it->second.generation != generation) return;
+    if (!r || it == follows_.end() || it->second.generation != generation) return; // null: fetched again once up
+    if (r->type != REDIS_REPLY_ARRAY) {
+      // LOADING after a restart, or a key that is not a stream: try again
+      // shortly rather than start from a made-up cursor.
+      if (!is_loading(r)) log_.warn("redis: cannot read the end of " + key(token) + ": " + reply_error(r));
+      reactor_->call_after(std::chrono::milliseconds(500), [this, token, generation] {
+        auto again = follows_.find(token);
+        if (again != follows_.end() && again->second.generation == generation && !again->second.cursor_known &&
+            state_ == State::up)
+          fetch_cursor(token);
+      });
+      return;
+    }
     Follow& f = it->second;
     f.cursor = {};
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -552,7 +593,9 @@ void RedisStore::on_entries(const std::string& token, std::uint64_t generation, 
     return;
   }
   if (r->type != REDIS_REPLY_ARRAY) {
-    log_.warn("redis: cannot read " + key(token) + ": " + reply_error(r));
+    if (!is_loading(r)) log_.warn("redis: cannot read " + key(token) + ": " + reply_error(r));
+    f->again = true;
+    reactor_->call_after(std::chrono::milliseconds(500), [this, token = token] { read_new(token); });
     return;
   }
   last_command_answer_ = reactor_->now();

@@ -118,6 +118,8 @@ class RedisStore final : public EventStore {
   void send(std::initializer_list<std::string_view> args, RedisLink::ReplyHandler handler = {});
   /// Runs `work` now if Redis is up, else once it is.
   void when_up(std::function<void()> work);
+  /// Runs `work` again later: in 200 ms, or once Redis is back. Never now.
+  void retry_later(std::function<void()> work);
   /// The publication of a stream entry, or null (skipped: logged and counted).
   PublicationPtr publication_of(std::string_view token, const redisReply* entry, bool* close_after);
   void skip(std::string_view token, std::string_view id, const std::string& why);
