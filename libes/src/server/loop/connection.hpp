@@ -71,6 +71,8 @@ struct Connection {
   /// here and joined after it, dropping any the replay already had (by
   /// position). A pointer, so that a stream costs 8 bytes for it, not 24.
   std::unique_ptr<std::vector<PublicationPtr>> held;
+  /// A stream's head while it waits to be written (when_following).
+  SharedBytes pending_head;
   CloseReason close_reason = CloseReason::client_closed; ///< once the stream has ended
 
   int fd() const noexcept { return io->fd(); }

@@ -108,7 +108,10 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
   at_home([this, token = c.token, open = std::move(open)](EventLoop& home) mutable {
     home.broker_.store().when_following(token, [this, open = std::move(open)]() mutable { here(std::move(open)); });
   });
-  if (!*opened) c.held = std::make_unique<std::vector<PublicationPtr>>();
+  if (!*opened) {
+    c.held = std::make_unique<std::vector<PublicationPtr>>();
+    c.pending_head = opening.head;
+  }
   if (hooks_.on_open) {
     try {
       hooks_.on_open(info_of(c));
@@ -119,6 +122,7 @@ void EventLoop::subscribe(Connection& c, const http::RequestHead& head, std::str
 }
 
 void EventLoop::open_stream(Connection& c, const SharedBytes& head, const std::string& last_id) {
+  c.pending_head.reset();
   enqueue(c, head, false);
   if (!last_id.empty()) {
     replay_to(c, last_id);
@@ -218,6 +222,15 @@ void EventLoop::end_subscription(Connection& c, CloseReason reason, bool flush_f
     unfollow(c.token);
   }
   counters_.subscribers_by_kind[c.kind].fetch_sub(1, std::memory_order_relaxed);
+  if (c.pending_head && (reason == CloseReason::token_closed || reason == CloseReason::server_stopped)) {
+    // Ended while its head waited for the home loop or the store: the
+    // client still gets a proper answer, and what was held for it (the
+    // close event itself), before the end.
+    enqueue(c, c.pending_head, false);
+    if (c.held)
+      for (const PublicationPtr& p : *c.held) enqueue(c, p->framed_for(c.kind), true);
+  }
+  c.pending_head.reset();
   c.state = ConnectionState::closing;
   c.held.reset();
   if (reason == CloseReason::slow_consumer) {
