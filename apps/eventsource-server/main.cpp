@@ -192,6 +192,13 @@ int main(int argc, char** argv) {
       ->default_str("0")
       ->check(CLI::Range(0u, 64u).description(""))
       ->type_name("N");
+  std::string accept = "spread";
+  app.add_option("--accept", accept,
+                 "With several loops: spread (the first accepts and hands subscriptions out in turn) or "
+                 "reuseport (every loop listens)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"spread", "reuseport"}))
+      ->type_name("MODE");
   app.add_option("--workers", options.workers,
                  "Threads for the demo page, 404s and chunked POSTs (cpp-httplib; 1-1024)")
       ->capture_default_str()
@@ -213,6 +220,7 @@ int main(int argc, char** argv) {
   }
 
   options.port = port;
+  options.accept = accept == "reuseport" ? es::AcceptMode::reuseport : es::AcceptMode::spread;
   if (!admin_allow.empty()) options.admin_allow = admin_allow;
   options.log_format = log_format == "json" ? es::LogFormat::json : es::LogFormat::text;
   options.access_log = access_log == "on";

@@ -360,3 +360,50 @@ TEST_CASE("server: a burst of 1,000 subscribers connecting at once all get their
   }
   CHECK(complete == kThreads * kPerThread);
 }
+
+// Several event loops, both ways of sharing connections: whichever loop
+// serves a subscriber and whichever reads a POST, every stream of a token
+// gets every event once, in one order, with the same ids; --exclusive and
+// --max-subscribers count over the loops.
+TEST_CASE("server: with 3 event loops, spread or reuseport, 30 subscribers get 60 events from 3 publishers in one order") {
+  for (const char* mode : {"spread", "reuseport"}) {
+    CAPTURE(mode);
+    Server srv({"--threads", "3", "--accept", mode, "-i"});
+    INFO("server log:\n" << srv.log());
+    CHECK(srv.log().find(std::string("--accept ") + mode) != std::string::npos);
+    std::vector<std::unique_ptr<RawStream>> subs;
+    for (int i = 0; i < 30; ++i) subs.push_back(srv.subscribe("/poll/T"));
+    std::vector<std::thread> publishers;
+    for (int p = 0; p < 3; ++p)
+      publishers.emplace_back([&srv, p] {
+        auto client = srv.client();
+        for (int i = 0; i < 20; ++i) {
+          auto res = client.Post("/ping/T", "p" + std::to_string(p) + "-" + std::to_string(i), "text/plain");
+          REQUIRE_RESPONSE(res);
+          CHECK(res->status == 200);
+          CHECK(res->body.find("\"subscribers\":30") != std::string::npos);
+        }
+      });
+    for (auto& t : publishers) t.join();
+    for (auto& s : subs) REQUIRE(read_events(*s, 60));
+    const std::string first = subs.front()->body();
+    for (auto& s : subs) CHECK(s->body() == first);
+    const auto events = parse_events(first);
+    REQUIRE(events.size() == 60);
+    for (std::size_t i = 1; i < events.size(); ++i) CHECK(std::stoull(events[i].id) > std::stoull(events[i - 1].id));
+    CHECK(srv.stats()["subscribers"] == 30);
+  }
+  for (const char* mode : {"spread", "reuseport"}) {
+    CAPTURE(mode);
+    Server srv({"--threads", "3", "--accept", mode, "--exclusive", "--max-subscribers", "4"});
+    INFO("server log:\n" << srv.log());
+    auto only = srv.subscribe("/poll/X");
+    for (int i = 0; i < 3; ++i) {
+      auto second = raw_get_response(srv.port(), "/poll/X");
+      CHECK(second.status == 423);
+    }
+    std::vector<std::unique_ptr<RawStream>> others;
+    for (const char* token : {"A", "B", "C"}) others.push_back(srv.subscribe(std::string("/poll/") + token));
+    CHECK(raw_get_response(srv.port(), "/poll/D").status == 503);
+  }
+}

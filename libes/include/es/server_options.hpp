@@ -15,6 +15,9 @@
 
 namespace es {
 
+/// How several event loops share the connections (ServerOptions::accept).
+enum class AcceptMode { spread, reuseport };
+
 /// How log lines are written: as text, or one JSON object a line.
 enum class LogFormat { text, json };
 
@@ -80,10 +83,16 @@ struct ServerOptions {
   /// Key and channel prefix: token T is the stream and the channel PREFIX+T.
   std::string redis_prefix = "es:";
 
-  /// Event loops, each a thread owning its connections (SO_REUSEPORT
-  /// spreads new connections over them); 0 = one per core (at most 64).
-  /// Hooks run on the loop that serves the connection.
+  /// Event loops, each a thread owning its connections; 0 = one per core
+  /// (at most 64). Hooks run on the loop that serves the connection.
   unsigned threads = 1;
+  /// How several loops get their connections. `spread`: the first loop
+  /// accepts every connection, keeps publishes and the other short requests
+  /// (where ids are made: no thread crossing) and hands each subscription to
+  /// the loops in turn. `reuseport`: every loop listens (SO_REUSEPORT) and the
+  /// kernel spreads connections; a publish read by another loop crosses to
+  /// the first and back.
+  AcceptMode accept = AcceptMode::spread;
   /// Threads serving what the loops hand off to cpp-httplib (the demo page,
   /// 404s for other paths, chunked POST bodies).
   unsigned workers = 4;

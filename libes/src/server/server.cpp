@@ -148,7 +148,8 @@ class Server::Impl {
       loops_.push_back(std::make_unique<EventLoop>(LoopSetup{
           options_, log_, cors_, hooks_, {&websocket_, &sse_}, broker_,
           tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(), &endpoints_, i,
-          i == 0 ? nullptr : loops_[0].get(), threads_ > 1, &census_,
+          i == 0 ? nullptr : loops_[0].get(), reuse_port(), i == 0 || reuse_port(),
+          i == 0 && !reuse_port() ? &loops_ : nullptr, &census_,
           [this, i](Connection& c) { pool_->enqueue([this, &c, i] { serve(c, *loops_[i]); }); }}));
     }
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
@@ -175,8 +176,10 @@ class Server::Impl {
 
   void bind() {
     home().bind();
-    for (std::size_t i = 1; i < loops_.size(); ++i) loops_[i]->bind(home().port());
+    if (reuse_port())
+      for (std::size_t i = 1; i < loops_.size(); ++i) loops_[i]->bind(home().port());
   }
+  bool reuse_port() const { return threads_ > 1 && options_.accept == AcceptMode::reuseport; }
   std::uint16_t port() const { return loops_[0]->port(); }
 
   void run() {
@@ -337,7 +340,10 @@ class Server::Impl {
           log_.error("event loop " + std::to_string(i) + " failed: " + e.what());
         }
       });
-    if (loops_.size() > 1) log_.info(std::to_string(loops_.size()) + " event loops (--threads)");
+    if (loops_.size() > 1)
+      log_.info(std::to_string(loops_.size()) + " event loops (--threads), " +
+                (reuse_port() ? "each listening (--accept reuseport)"
+                              : "the first accepting and spreading subscriptions (--accept spread)"));
     try {
       home().run();
     } catch (...) {

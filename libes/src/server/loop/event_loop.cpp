@@ -28,6 +28,8 @@ EventLoop::EventLoop(LoopSetup setup)
       index_(setup.index),
       home_(setup.home ? setup.home : this),
       reuse_port_(setup.reuse_port),
+      listens_(setup.listens),
+      spread_to_(setup.spread_to),
       census_(*setup.census),
       scratch_(loop_limits::scratch_bytes) {
   if (is_home())
@@ -49,9 +51,11 @@ thread_local const EventLoop* EventLoop::current_loop = nullptr;
 void EventLoop::run() {
   loop_thread_ = std::this_thread::get_id();
   current_loop = this;
-  bind();
-  if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
-    throw std::system_error(error, std::generic_category(), "epoll_ctl (listening socket)");
+  if (listens_) {
+    bind();
+    if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
+      throw std::system_error(error, std::generic_category(), "epoll_ctl (listening socket)");
+  }
   if (int error = poller_.add(mailbox_.fd(), EPOLLIN, loop_limits::mailbox_tag))
     throw std::system_error(error, std::generic_category(), "epoll_ctl (mailbox)");
 
@@ -165,6 +169,47 @@ void EventLoop::update_counters() {
   counters_.set(Counter::redis_skipped_entries, store.skipped_entries);
   counters_.set(Counter::log_lines_dropped, log_.dropped());
   counters_.set(Counter::events_published, broker_.published());
+}
+
+// ---------------------------------------------------------------------------
+// Spreading subscriptions over the loops (AcceptMode::spread)
+
+EventLoop* EventLoop::subscription_loop() {
+  if (!spread_to_ || spread_to_->size() < 2) return nullptr;
+  EventLoop* target = (*spread_to_)[next_spread_++ % spread_to_->size()].get();
+  return target == this ? nullptr : target;
+}
+
+void EventLoop::move_to(EventLoop& target, Connection& c) {
+  const int fd = c.fd();
+  if (int e = poller_.remove(fd)) {
+    log_.error(std::string("epoll_ctl (moving a subscription): ") + std::strerror(e) + "; closing " + c.remote);
+    destroy(c);
+    return;
+  }
+  c.in_poller = false;
+  c.want_write = false;
+  --open_connections_;
+  // Owned by the task until the target takes it; if the target has stopped,
+  // the connection closes when the task goes.
+  auto moving = std::make_shared<std::unique_ptr<Connection>>(std::move(connections_[static_cast<std::size_t>(fd)]));
+  [[maybe_unused]] bool taken = target.post([&target, moving] { target.adopt(std::move(*moving)); });
+}
+
+void EventLoop::adopt(std::unique_ptr<Connection> c) {
+  if (!c || stopping_) return; // closes it
+  const int fd = c->fd();
+  const auto index = static_cast<std::size_t>(fd);
+  if (index >= connections_.size()) connections_.resize(std::max(index + 1, connections_.size() * 2));
+  c->serial = next_serial_++;
+  if (int e = poller_.add(fd, EPOLLIN | EPOLLRDHUP, static_cast<std::uint64_t>(fd))) {
+    log_.error(std::string("epoll_ctl (a moved subscription): ") + std::strerror(e) + "; closing " + c->remote);
+    return;
+  }
+  c->in_poller = true;
+  connections_[index] = std::move(c);
+  ++open_connections_;
+  try_request(*connections_[index]); // its request is in its input: routed again, here
 }
 
 // ---------------------------------------------------------------------------

@@ -82,8 +82,12 @@ struct LoopSetup {
   std::size_t index = 0;
   /// The loop that runs the broker and the store; null: this one.
   class EventLoop* home = nullptr;
-  /// SO_REUSEPORT on the listening socket (several loops).
+  /// SO_REUSEPORT on the listening socket (several loops, AcceptMode::reuseport).
   bool reuse_port = false;
+  /// This loop listens (all loops with reuseport; only the home loop with spread).
+  bool listens = true;
+  /// AcceptMode::spread, on the home loop: every loop, subscriptions are handed to in turn.
+  const std::vector<std::unique_ptr<class EventLoop>>* spread_to = nullptr;
   /// Subscribers over every loop (--exclusive, --max-subscribers).
   SubscriberCensus* census = nullptr;
   /// Runs on the loop thread for a request the loop does not serve itself;
@@ -208,6 +212,12 @@ class EventLoop final : private PublicationSink, private Reactor {
   void respond_and_close(Connection& c, int status, std::string_view message, std::string_view extra_headers = {});
   void log_access(const Connection& c, int status, std::string_view detail) const;
 
+  // Spreading subscriptions (event_loop.cpp, AcceptMode::spread).
+  /// The loop that should serve the next subscription; null: this one.
+  EventLoop* subscription_loop();
+  void move_to(EventLoop& target, Connection& c);
+  void adopt(std::unique_ptr<Connection> c);
+
   // The home loop (event_loop.cpp).
   bool is_home() const noexcept { return home_ == this; }
   /// Runs `task` with the home loop on its thread: now on the home loop,
@@ -262,6 +272,9 @@ class EventLoop final : private PublicationSink, private Reactor {
   const std::size_t index_;
   EventLoop* const home_;
   const bool reuse_port_;
+  const bool listens_;
+  const std::vector<std::unique_ptr<EventLoop>>* spread_to_;
+  std::size_t next_spread_ = 0;
   SubscriberCensus& census_;
   /// What the broker (on the home loop) calls to deliver to this loop.
   class RemoteSink final : public PublicationSink {

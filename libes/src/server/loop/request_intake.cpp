@@ -107,6 +107,8 @@ void EventLoop::route(Connection& c, const http::RequestHead& head, std::size_t 
   if (head.method == "GET") {
     if (auto target = http::split_target(head.target)) {
       if (auto segments = http::two_segments(target->path); segments && segments->first == options_.listen_action) {
+        // --accept spread: the home loop hands subscriptions to the loops in turn.
+        if (EventLoop* loop = subscription_loop()) return move_to(*loop, c);
         subscribe(c, head, segments->second, target->query);
         return;
       }
