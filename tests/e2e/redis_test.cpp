@@ -594,6 +594,11 @@ TEST_CASE("redis: a subscriber of a server killed with -9 resumes on another and
   const auto after = parse_events(resumed->body());
   got.insert(got.end(), after.begin(), after.end());
   CHECK(published.size() >= before.size() + 100);
+  if (got.size() != expected.size()) {
+    std::string d = "before " + std::to_string(before.size()) + " last " + last_id + "\n";
+    for (const auto& e : after) d += e.id + " " + e.name + " " + e.data + "\n";
+    MESSAGE(d);
+  }
   CHECK(got.size() == expected.size());
   CHECK(got == expected);
 }

@@ -73,6 +73,10 @@ struct Connection {
   std::unique_ptr<std::vector<PublicationPtr>> held;
   /// A stream's head while it waits to be written (when_following).
   SharedBytes pending_head;
+  /// Publications at or before this were in the stream's replay: a store
+  /// that delivers by reading (Redis) may still bring some of them live
+  /// after the replay was joined, and they are not sent twice.
+  StorePosition replayed_up_to;
   CloseReason close_reason = CloseReason::client_closed; ///< once the stream has ended
 
   int fd() const noexcept { return io->fd(); }

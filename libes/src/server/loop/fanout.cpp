@@ -19,7 +19,7 @@ void EventLoop::deliver(std::string_view token, const PublicationPtr& publicatio
     if (!c) continue;
     if (c->replaying())
       c->held->push_back(publication); // joined after the replay (join_replay)
-    else
+    else if (publication->position > c->replayed_up_to)
       enqueue(*c, publication->framed_for(c->kind), true);
   }
   cut_off_slow();

@@ -178,6 +178,7 @@ void EventLoop::join_replay(QueueRef ref, std::string last_id, Replay replay) {
   if (held)
     for (const PublicationPtr& p : *held)
       if (!bounded || p->position > floor) enqueue(*c, p->framed_for(c->kind), true);
+  if (bounded) c->replayed_up_to = floor;
   // Queues over max_queue now are cut off at the end of the turn (flush_dirty).
 }
 
