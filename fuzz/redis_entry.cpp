@@ -14,7 +14,8 @@
 // - what an accepted event's fields are written back as (entry_fields) reads
 //   back as the same event (the store's own XADD round trip);
 // - an accepted entry id formats back to itself when it has no leading zeros;
-// - a parsed URL's display never contains a non-empty password.
+// - a parsed URL's display never contains a non-empty password (other than
+//   one that is the mask "***" itself: found by this target in CI's first run).
 
 #include "fuzz_support.hpp"
 
@@ -68,7 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!leading_zero && rest.find('+') == std::string_view::npos) FUZZ_CHECK(again == rest);
   }
 
-  if (auto address = es::RedisAddress::parse(rest); address && !address->password.empty())
+  // (A password that is the mask itself, "***", is shown as what it is.)
+  if (auto address = es::RedisAddress::parse(rest); address && !address->password.empty() && address->password != "***")
     FUZZ_CHECK(address->display.find(":" + address->password + "@") == std::string::npos);
   return 0;
 }
