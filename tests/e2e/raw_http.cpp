@@ -63,6 +63,16 @@ std::optional<RawResponse> parse_response(const std::string& bytes, size_t from)
   return r;
 }
 
+std::vector<RawResponse> parse_responses(const std::string& bytes) {
+  std::vector<RawResponse> all;
+  std::size_t at = 0;
+  while (auto r = parse_response(bytes, at)) {
+    all.push_back(*r);
+    at = r->end;
+  }
+  return all;
+}
+
 std::vector<std::string> event_blocks(std::string_view body) {
   std::vector<std::string> blocks;
   size_t start = 0;

@@ -34,6 +34,8 @@ struct RawResponse {
 
 /// The response starting at `from` in a connection's bytes, once it is complete.
 std::optional<RawResponse> parse_response(const std::string& bytes, size_t from = 0);
+/// Every complete response in `bytes`, in order (pipelined answers).
+std::vector<RawResponse> parse_responses(const std::string& bytes);
 
 /// An event as it appeared on the wire (LF-framed, as the server writes it).
 struct WireEvent {

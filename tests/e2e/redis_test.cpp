@@ -909,12 +909,7 @@ TEST_CASE("redis: pipelined POSTs on one connection wait for Redis in turn and a
   conn.send(requests);
   std::vector<RawResponse> answers;
   REQUIRE(conn.read_until([&](const std::string& b) {
-    answers.clear();
-    std::size_t at = 0;
-    while (auto r = parse_response(b, at)) {
-      answers.push_back(*r);
-      at = r->end;
-    }
+    answers = parse_responses(b);
     return answers.size() == 3;
   }));
   std::vector<std::string> ids;

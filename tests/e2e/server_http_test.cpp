@@ -299,12 +299,7 @@ TEST_CASE("server: pipelined POSTs and a GET /stats in one write are answered in
   conn.send(post("one") + post("two") + "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + post("three"));
   std::vector<RawResponse> answers;
   REQUIRE(conn.read_until([&](const std::string& b) {
-    answers.clear();
-    std::size_t at = 0;
-    while (auto r = parse_response(b, at)) {
-      answers.push_back(*r);
-      at = r->end;
-    }
+    answers = parse_responses(b);
     return answers.size() == 4;
   }));
   CHECK(answers[0].status == 200);

@@ -191,6 +191,9 @@ class EventLoop final : private PublicationSink, private Reactor {
   void send_continue(Connection& c);
   bool try_body(Connection& c);
   void hand_off(Connection& c);
+  /// Out of the poller into handed_off (a worker's, or a parked publish);
+  /// false when that failed and `c` was closed.
+  bool leave_poller(Connection& c, const char* why);
 
   // small_requests.cpp
   void finish_request(Connection& c);

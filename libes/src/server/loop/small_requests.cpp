@@ -15,7 +15,6 @@
 #include "server/metrics/prometheus.hpp"
 
 
-#include <cstring>
 #include <optional>
 
 namespace es {
@@ -222,17 +221,9 @@ void EventLoop::serve_publish(Connection& c, const http::RequestHead& head, cons
   if (pending->result)
     return deliver_answer(c, *pending->result, keep_alive && !stopping_, minor, cors_lines, std::move(rest));
   // Park it: the loop reads nothing more from it until the answer is written.
-  if (int e = poller_.remove(c.fd())) {
-    log_.error(std::string("epoll_ctl (publish): ") + std::strerror(e) + "; closing " + c.remote);
-    destroy(c);
-    return;
-  }
-  c.in_poller = false;
-  c.want_write = false;
-  c.state = ConnectionState::handed_off;
+  if (!leave_poller(c, "publish")) return;
   c.parked = true;
   c.input = std::move(rest);
-  ++handed_off_;
 }
 
 void EventLoop::deliver_answer(Connection& c, const PublishResult& r, bool keep_alive, int minor,
