@@ -23,10 +23,4 @@ void Wakeup::signal() noexcept {
   [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
 }
 
-void Wakeup::drain() noexcept {
-  // EAGAIN when nothing was signalled since: nothing to do.
-  std::uint64_t count = 0;
-  [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
-}
-
 }  // namespace es

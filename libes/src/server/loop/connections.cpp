@@ -176,7 +176,22 @@ bool EventLoop::update_events(Connection& c) {
 }
 
 void EventLoop::on_event(Connection& c, std::uint32_t flags) {
-  if (c.state == ConnectionState::handed_off) return;
+  if (c.state == ConnectionState::handed_off) {
+    // A parked publish (see serve_publish) heard from before its answer:
+    // out of the poller until then, or the event would come every turn.
+    if (c.parked && c.in_poller) {
+      if (int e = poller_.remove(c.fd())) {
+        log_.error(std::string("epoll_ctl (parked publish): ") + std::strerror(e) + "; closing " + c.remote);
+        c.parked = false;
+        --handed_off_;
+        destroy(c);
+        return;
+      }
+      c.in_poller = false;
+      c.want_write = false;
+    }
+    return;
+  }
   const QueueRef ref{c.fd(), c.serial};
   if (c.state == ConnectionState::handshaking) {
     continue_handshake(c);

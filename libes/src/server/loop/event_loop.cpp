@@ -46,7 +46,7 @@ void EventLoop::bind(std::uint16_t port) {
   port_ = listener_->port();
 }
 
-thread_local const EventLoop* EventLoop::current_loop = nullptr;
+thread_local EventLoop* EventLoop::current_loop = nullptr;
 
 void EventLoop::run() {
   loop_thread_ = std::this_thread::get_id();
@@ -56,7 +56,7 @@ void EventLoop::run() {
     if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
       throw std::system_error(error, std::generic_category(), "epoll_ctl (listening socket)");
   }
-  if (int error = poller_.add(mailbox_.fd(), EPOLLIN, loop_limits::mailbox_tag))
+  if (int error = poller_.add(mailbox_.fd(), EPOLLIN | EPOLLET, loop_limits::mailbox_tag))
     throw std::system_error(error, std::generic_category(), "epoll_ctl (mailbox)");
 
   now_ = LoopClock::now();
@@ -72,7 +72,12 @@ void EventLoop::run() {
 
   std::array<epoll_event, 512> events;
   for (;;) {
-    const int n = poller_.wait(events, next_timeout_ms());
+    flush_outbox();
+    // Messages that came while the loop was busy are taken at once; else
+    // the next push wakes it.
+    const bool may_sleep = mailbox_.prepare_to_sleep();
+    const int n = poller_.wait(events, may_sleep ? next_timeout_ms() : 0);
+    mailbox_.woke();
     if (n < 0) {
       log_.error(std::string("epoll_wait failed: ") + std::strerror(errno) + "; stopping");
       break;
@@ -99,16 +104,18 @@ void EventLoop::run() {
     }
     // A connection given back now stays in the table; finish() closes it.
   }
+  flush_outbox();
   update_counters();
 }
 
 void EventLoop::turn(std::span<const epoll_event> events) {
   now_ = LoopClock::now();
+  process_mailbox(); // every turn: a push wakes the loop only while it sleeps
   for (const epoll_event& event : events) {
     if (event.data.u64 == loop_limits::listener_tag) {
       if (listener_ && listener_->fd() >= 0) accept_ready();
     } else if (event.data.u64 == loop_limits::mailbox_tag) {
-      process_mailbox();
+      // woken: the mailbox was read above
     } else if (event.data.u64 & loop_limits::watched_tag) {
       const auto it = watched_.find(static_cast<int>(event.data.u64 & ~loop_limits::watched_tag));
       if (it != watched_.end()) it->second->on_io(event.events);
@@ -126,6 +133,7 @@ void EventLoop::turn(std::span<const epoll_event> events) {
     next_housekeeping_ = now_ + loop_limits::housekeeping_interval;
   }
   take_next_requests();
+  flush_outbox(); // the other loops write their share while this one writes its own
   flush_dirty(FanoutScheduler::default_slice);
   scheduler_.answer_publishers();
   if (accept_paused_ && now_ >= accept_paused_until_) resume_accepting();
@@ -229,7 +237,25 @@ void EventLoop::here(std::function<void()> task) {
   if (on_loop_thread())
     task();
   else
-    [[maybe_unused]] bool taken = post(std::move(task)); // dropped once this loop has stopped
+    post_batched(std::move(task)); // dropped once this loop has stopped
+}
+
+void EventLoop::post_batched(std::function<void()> task) {
+  EventLoop* from = current_loop;
+  if (from == nullptr || from == this) {
+    [[maybe_unused]] bool taken = post(std::move(task));
+    return;
+  }
+  auto it = std::find_if(from->outbox_.begin(), from->outbox_.end(), [this](const Outgoing& o) { return o.to == this; });
+  if (it == from->outbox_.end()) it = from->outbox_.insert(from->outbox_.end(), Outgoing{this, {}});
+  it->messages.emplace_back(TaskMessage{std::move(task)});
+}
+
+void EventLoop::flush_outbox() {
+  for (Outgoing& out : outbox_) {
+    if (out.messages.empty()) continue;
+    if (!out.to->mailbox_.push_all(out.messages)) out.messages.clear(); // it has stopped
+  }
 }
 
 void EventLoop::follow(const std::string& token) {
@@ -241,10 +267,9 @@ void EventLoop::unfollow(const std::string& token) {
 }
 
 void EventLoop::RemoteSink::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
-  [[maybe_unused]] bool taken =
-      loop_.post([loop = &loop_, token = std::string(token), publication, close_after] {
-        loop->deliver(token, publication, close_after);
-      });
+  loop_.post_batched([loop = &loop_, token = std::string(token), publication, close_after] {
+    loop->deliver(token, publication, close_after);
+  });
 }
 
 // ---------------------------------------------------------------------------

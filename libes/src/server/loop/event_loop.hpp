@@ -143,7 +143,7 @@ class EventLoop final : private PublicationSink, private Reactor {
   /// Runs `task` on this loop's thread soon; false once it has stopped.
   bool post(std::function<void()> task);
   /// The loop whose thread this is (null on other threads).
-  static thread_local const EventLoop* current_loop;
+  static thread_local EventLoop* current_loop;
   const CounterTable& counters() const noexcept { return counters_; }
   /// How long fan-outs take: from a publication's delivery to the last of
   /// its subscribers' queues written.
@@ -226,8 +226,15 @@ class EventLoop final : private PublicationSink, private Reactor {
   /// Runs `task` with the home loop on its thread: now on the home loop,
   /// else through its mailbox. False when it has stopped.
   bool at_home(std::function<void(EventLoop& home)> task);
-  /// Runs `task` on this loop: at once on its thread, else posted.
+  /// Runs `task` on this loop: at once on its thread, else posted in a batch.
   void here(std::function<void()> task);
+  /// As post(), but from another loop's thread the task waits in that
+  /// loop's outbox until it has handled what it read this turn, and goes
+  /// with the rest for this loop in one push and at most one wake-up
+  /// (dropped, as post() drops it, if this loop has stopped by then).
+  void post_batched(std::function<void()> task);
+  /// Sends what post_batched() gathered on this thread's loop.
+  void flush_outbox();
   void follow(const std::string& token);
   void unfollow(const std::string& token);
 
@@ -291,6 +298,11 @@ class EventLoop final : private PublicationSink, private Reactor {
 
   Poller poller_;
   Mailbox<LoopMessage> mailbox_;
+  struct Outgoing {
+    EventLoop* to;
+    std::vector<LoopMessage> messages;
+  };
+  std::vector<Outgoing> outbox_; // post_batched(), per loop, in the order first used
   std::unordered_map<int, IoHandler*> watched_; // Reactor::watch, by descriptor
   std::map<std::pair<LoopClock::time_point, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, LoopClock::time_point> timer_due_;
