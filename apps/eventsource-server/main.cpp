@@ -269,10 +269,18 @@ int main(int argc, char** argv) {
         return;
       }
     });
-    server.run();
-    serving = false;
-    pthread_kill(signal_waiter.native_handle(), SIGTERM); // ends sigwait() if no signal came
-    signal_waiter.join();
+    const auto end_signal_waiter = [&] {
+      serving = false;
+      pthread_kill(signal_waiter.native_handle(), SIGTERM); // ends sigwait() if no signal came
+      signal_waiter.join();
+    };
+    try {
+      server.run();
+    } catch (...) {
+      end_signal_waiter(); // a joinable thread left behind would abort the process
+      throw;
+    }
+    end_signal_waiter();
   } catch (const std::invalid_argument& e) {
     // Options the server refuses (a bad --admin-allow range): a usage error.
     std::string message = e.what();

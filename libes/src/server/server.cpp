@@ -32,6 +32,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -210,6 +211,8 @@ class Server::Impl {
         serve_until_stopped();
       } catch (const std::exception& e) {
         log_.error(std::string("server failed: ") + e.what());
+        std::lock_guard lock(mutex_);
+        state_ = State::stopped;
       }
     });
   }
@@ -331,13 +334,32 @@ class Server::Impl {
       started_at_ = std::chrono::steady_clock::now();
     }
     pool_ = std::make_unique<httplib::ThreadPool>(options_.workers);
+    // A loop that fails stops the server: its streams would otherwise hang
+    // while the others went on. The first failure is rethrown by run().
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
+    const auto fail = [&](std::size_t index, std::exception_ptr error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        log_.error("event loop " + std::to_string(index) + " failed: " + e.what() + "; stopping");
+      } catch (...) {
+        log_.error("event loop " + std::to_string(index) + " failed; stopping");
+      }
+      {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = error;
+      }
+      stopping_ = true;
+      for (auto& loop : loops_) loop->request_stop();
+    };
     std::vector<std::thread> others;
     for (std::size_t i = 1; i < loops_.size(); ++i)
-      others.emplace_back([this, i] {
+      others.emplace_back([this, i, &fail] {
         try {
           loops_[i]->run();
-        } catch (const std::exception& e) {
-          log_.error("event loop " + std::to_string(i) + " failed: " + e.what());
+        } catch (...) {
+          fail(i, std::current_exception());
         }
       });
     if (loops_.size() > 1)
@@ -347,9 +369,7 @@ class Server::Impl {
     try {
       home().run();
     } catch (...) {
-      for (auto& loop : loops_) loop->request_stop();
-      for (auto& t : others) t.join();
-      throw;
+      fail(0, std::current_exception());
     }
     for (auto& loop : loops_) loop->request_stop(); // the home loop may have stopped on its own
     for (auto& t : others) t.join();
@@ -358,10 +378,12 @@ class Server::Impl {
       state_ = State::stopped;
     }
     // Workers finish their request (the loops aborted their sockets at the
-    // end of the grace period) before what is left is closed.
+    // end of the grace period) before what is left is closed, on every
+    // path: a pool left running would end the process when destroyed.
     pool_->shutdown();
     pool_.reset();
     for (auto& loop : loops_) loop->finish();
+    if (failure) std::rethrow_exception(failure);
     log_.info("stopped");
   }
 

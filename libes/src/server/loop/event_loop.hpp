@@ -196,7 +196,10 @@ class EventLoop final : private PublicationSink, private Reactor {
   bool leave_poller(Connection& c, const char* why);
 
   // small_requests.cpp
+  /// The request's body is in: answers it here (served_here) or hands it off.
   void finish_request(Connection& c);
+  /// Answers a served_here request whose body is in; `head` views `c.input`.
+  void serve_here(Connection& c, const http::RequestHead& head);
   bool serves_here(const http::RequestHead& head) const;
   void serve_admin(Connection& c, const http::RequestHead& head, std::string_view path);
   void serve_publish(Connection& c, const http::RequestHead& head, const std::string& action, const std::string& token,

@@ -168,6 +168,8 @@ void EventLoop::receive_body(Connection& c, const http::RequestHead& head, std::
     c.body_length = length;
     c.chunked = false;
     c.deadline = std::min(c.deadline, now_ + options_.request_timeout);
+    // Most requests come whole in one read: served now, with the head as parsed.
+    if (c.input.size() - head_size >= length) return serve_here(c, head);
     if (!try_body(c) || !expects_continue) return;
     send_continue(c);
     return;

@@ -84,9 +84,15 @@ bool EventLoop::serves_here(const http::RequestHead& head) const {
 
 void EventLoop::finish_request(Connection& c) {
   if (!c.served_here) return hand_off(c);
+  // The body came after the head: reading it may have moved the input, so
+  // the head is parsed again (a request read whole was served at once).
   http::RequestHead head;
   const http::ParsedHead parsed = http::parse_request_head(c.input, head);
   if (parsed.status != http::HeadStatus::complete) return hand_off(c);
+  serve_here(c, head);
+}
+
+void EventLoop::serve_here(Connection& c, const http::RequestHead& head) {
   const auto target = http::split_target(head.target);
   if (!target) return hand_off(c);
   const std::string_view body = std::string_view(c.input).substr(c.body_start, c.body_length);

@@ -61,7 +61,16 @@ RedisLink::RedisLink(Reactor& reactor, const RedisAddress& address, Events event
     redisAsyncSetConnectCallback(c, on_connect);
     redisAsyncSetDisconnectCallback(c, on_disconnect);
     writing_ = true; // writable = the non-blocking connect finished
-    update_watch();
+    if (int error = reactor_.watch(fd_, EPOLLOUT, *this)) {
+      // Not connected yet: freeing the context calls no callback of ours
+      // (data is null; cleanup finds no descriptor), and the failure is
+      // reported on the loop below, as any other failure to connect.
+      drop_reason_ = std::string("epoll_ctl: ") + std::strerror(error);
+      fd_ = -1;
+      context_ = nullptr;
+      c->data = nullptr;
+      redisAsyncFree(c);
+    }
   }
   if (!context_) {
     // Report on the loop, never from inside the constructor.
