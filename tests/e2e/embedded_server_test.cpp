@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -251,6 +252,74 @@ TEST_CASE("embedded server: with ids, an event for a token nobody watches is sto
   s.send_get("/poll/later", {"Last-Event-ID: " + first.id});
   REQUIRE(s.read_until_contains("data: two\n\n"));
   CHECK(s.body() == "id: " + second.id + "\nevent: ping\ndata: two\n\n");
+}
+
+TEST_CASE("embedded server: with two loops, a publisher is held back while the other loop cannot write") {
+  // Subscriptions go to the loops in turn: the 2nd and 4th to loop 1. The
+  // 4th one's on_open hook holds loop 1; publications for the 2nd pile up
+  // there, and the publisher must not be answered more than a window ahead.
+  CollectedLog log;
+  auto options = loopback_options(log);
+  options.threads = 2;
+  es::Server server(options);
+  std::mutex mutex;
+  std::condition_variable released_cv;
+  bool released = false;
+  std::atomic<bool> holding{false};
+  server.on_open([&](const es::SubscriberInfo& s) {
+    if (s.token != "hold") return;
+    holding = true;
+    std::unique_lock lock(mutex);
+    released_cv.wait(lock, [&] { return released; });
+  });
+  const auto release = [&] {
+    {
+      std::lock_guard lock(mutex);
+      released = true;
+    }
+    released_cv.notify_all();
+  };
+  server.start();
+
+  RawStream on_home(server.port()), on_other(server.port()), filler(server.port()), holder(server.port());
+  on_home.send_get("/poll/feed");
+  REQUIRE(wait_until([&] { return server.stats().subscribers == 1; }));
+  on_other.send_get("/poll/feed");
+  REQUIRE(wait_until([&] { return server.stats().subscribers == 2; }));
+  filler.send_get("/poll/other");
+  REQUIRE(wait_until([&] { return server.stats().subscribers == 3; }));
+  holder.send_get("/poll/hold");
+  if (!wait_until([&] { return holding.load(); })) {
+    release();
+    FAIL("the holding subscription's on_open did not run");
+  }
+
+  constexpr int total = 200;
+  std::atomic<int> answered{0};
+  std::thread publisher([&] {
+    for (int i = 0; i < total; ++i) {
+      es::Event e;
+      e.data = std::to_string(i);
+      if (server.publish("feed", e)) ++answered;
+    }
+  });
+  // While loop 1 is held, the publisher gets a window ahead and then waits
+  // (without the backpressure over loops it finished at once).
+  const bool all_answered_while_held = wait_until([&] { return answered.load() == total; }, 1500ms);
+  const int answered_while_held = answered.load();
+  release();
+  publisher.join();
+  CHECK_FALSE(all_answered_while_held);
+  CHECK(answered_while_held > 0);
+  CHECK(answered_while_held <= 40);
+  CHECK(answered == total);
+  std::string expected;
+  for (int i = 0; i < total; ++i) expected += "data: " + std::to_string(i) + "\n\n";
+  for (RawStream* s : {&on_home, &on_other})
+    REQUIRE(s->read_until([&](const std::string& bytes) { return count_of(bytes, "data: ") == total; }));
+  CHECK(on_other.body().find(expected) != std::string::npos);
+  CHECK(on_home.body().find(expected) != std::string::npos);
+  server.stop();
 }
 
 TEST_CASE("embedded server: a hook may publish without deadlock") {

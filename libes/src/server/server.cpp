@@ -151,7 +151,7 @@ class Server::Impl {
           tls_ ? tls_socket_io(*tls_) : plain_socket_io(), subscribe_auth_.get(), &endpoints_, i,
           i == 0 ? nullptr : loops_[0].get(), reuse_port(), i == 0 || reuse_port(),
           i == 0 && !reuse_port() ? &loops_ : nullptr, &census_,
-          [this, i](Connection& c) { pool_->enqueue([this, &c, i] { serve(c, *loops_[i]); }); }}));
+          [this, i](Connection& c) { pool_->enqueue([this, &c, i] { serve(c, *loops_[i]); }); }, threads_}));
     }
     http_.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.request_timeout).count());
     http_.set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());

@@ -31,7 +31,8 @@ EventLoop::EventLoop(LoopSetup setup)
       listens_(setup.listens),
       spread_to_(setup.spread_to),
       census_(*setup.census),
-      scratch_(loop_limits::scratch_bytes) {
+      scratch_(loop_limits::scratch_bytes),
+      remote_backlog_(setup.loop_count) {
   if (is_home())
     broker_.attach(*this);
   else
@@ -135,6 +136,7 @@ void EventLoop::turn(std::span<const epoll_event> events) {
   take_next_requests();
   flush_outbox(); // the other loops write their share while this one writes its own
   flush_dirty(FanoutScheduler::default_slice);
+  if (!is_home()) acknowledge_remote_deliveries();
   scheduler_.answer_publishers();
   if (accept_paused_ && now_ >= accept_paused_until_) resume_accepting();
   update_counters();
@@ -267,9 +269,33 @@ void EventLoop::unfollow(const std::string& token) {
 }
 
 void EventLoop::RemoteSink::deliver(std::string_view token, const PublicationPtr& publication, bool close_after) {
+  // On the home loop's thread: numbered there, acknowledged by loop_ once
+  // the backlog ahead of it is written (remote_backlog.hpp).
+  loop_.home_->remote_backlog_.sent(loop_.index_);
   loop_.post_batched([loop = &loop_, token = std::string(token), publication, close_after] {
+    loop->note_remote_delivery();
     loop->deliver(token, publication, close_after);
   });
+}
+
+void EventLoop::note_remote_delivery() {
+  remote_deliveries_.push_back({scheduler_.marks_made(), ++remote_received_});
+}
+
+void EventLoop::acknowledge_remote_deliveries() {
+  std::uint64_t written = remote_acknowledged_;
+  while (!remote_deliveries_.empty() && scheduler_.marks_taken() >= remote_deliveries_.front().after_marks) {
+    written = remote_deliveries_.front().count;
+    remote_deliveries_.pop_front();
+  }
+  if (written == remote_acknowledged_) return;
+  remote_acknowledged_ = written;
+  home_->post_batched([home = home_, index = index_, written] { home->remote_written(index, written); });
+}
+
+void EventLoop::remote_written(std::size_t loop, std::uint64_t count) {
+  remote_backlog_.written(loop, count);
+  scheduler_.remote_written(remote_backlog_.written_through());
 }
 
 // ---------------------------------------------------------------------------
@@ -341,7 +367,7 @@ void EventLoop::publish_on_loop(std::string_view token, Event event, bool close_
   broker_.publish(token, std::move(event), close_after, [this, ahead, reply](PublishResult result) {
     counters_.set(Counter::events_published, broker_.published()); // before the publisher hears back
     if (result)
-      scheduler_.answer_after(ahead, reply, std::move(result));
+      scheduler_.answer_after(ahead, reply, std::move(result), remote_backlog_mark());
     else
       reply->set_value(std::move(result));
   });

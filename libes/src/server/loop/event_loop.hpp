@@ -29,6 +29,8 @@
 #include "net/reactor.hpp"
 #include "server/loop/connection.hpp"
 #include "server/loop/fanout_scheduler.hpp"
+#include "server/loop/loop_limits.hpp"
+#include "server/loop/remote_backlog.hpp"
 #include "server/metrics/counters.hpp"
 #include "server/metrics/histogram.hpp"
 #include "server/auth/jwt_verifier.hpp"
@@ -93,6 +95,8 @@ struct LoopSetup {
   /// Runs on the loop thread for a request the loop does not serve itself;
   /// the connection must come back through give_back() (from any thread).
   std::function<void(Connection&)> hand_off;
+  /// How many loops the server has.
+  std::size_t loop_count = 1;
 };
 
 // Messages to the loop from other threads.
@@ -240,6 +244,18 @@ class EventLoop final : private PublicationSink, private Reactor {
   void flush_outbox();
   void follow(const std::string& token);
   void unfollow(const std::string& token);
+  /// Home loop: `loop` has written the backlog ahead of the first `count`
+  /// publications posted to it (publishers waiting on it may be answered).
+  void remote_written(std::size_t loop, std::uint64_t count);
+  /// Another loop: a publication from the home loop is about to be queued.
+  void note_remote_delivery();
+  /// Another loop: tells the home loop which of them have had their backlog written.
+  void acknowledge_remote_deliveries();
+  /// Home loop: what a publisher answered now must wait for on the other loops.
+  std::uint64_t remote_backlog_mark() const noexcept {
+    const std::uint64_t sent = remote_backlog_.last_sent();
+    return sent > loop_limits::remote_backlog_window ? sent - loop_limits::remote_backlog_window : 0;
+  }
 
   // Reactor (event_loop.cpp): descriptors and timers lent to the store.
   int watch(int fd, std::uint32_t events, IoHandler& handler) override;
@@ -331,6 +347,17 @@ class EventLoop final : private PublicationSink, private Reactor {
     LoopClock::time_point started;
   };
   std::deque<Fanout> fanouts_;
+  /// Home loop: the other loops' backlog (publishers wait for it too).
+  RemoteBacklog remote_backlog_;
+  /// Other loops: publications received from the home loop, and when the
+  /// backlog ahead of each is written (marks taken), to acknowledge it.
+  struct RemoteDelivery {
+    std::uint64_t after_marks;
+    std::uint64_t count;
+  };
+  std::deque<RemoteDelivery> remote_deliveries_;
+  std::uint64_t remote_received_ = 0;
+  std::uint64_t remote_acknowledged_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t bytes_written_ = 0;
 

@@ -27,27 +27,31 @@ void FanoutScheduler::compact() {
 }
 
 void FanoutScheduler::answer_after(std::uint64_t after_marks, std::promise<PublishResult>* reply,
-                                   PublishResult result) {
-  answer_after(after_marks, [reply](PublishResult r) { reply->set_value(std::move(r)); }, std::move(result));
+                                   PublishResult result, std::uint64_t after_remote) {
+  answer_after(
+      after_marks, [reply](PublishResult r) { reply->set_value(std::move(r)); }, std::move(result), after_remote);
 }
 
-void FanoutScheduler::answer_after(std::uint64_t after_marks, Reply reply, PublishResult result) {
-  if (marks_taken_ >= after_marks && waiting_.empty()) {
+void FanoutScheduler::answer_after(std::uint64_t after_marks, Reply reply, PublishResult result,
+                                   std::uint64_t after_remote) {
+  if (ready(after_marks, after_remote) && waiting_.empty()) {
     reply(std::move(result));
     return;
   }
-  waiting_.push_back({after_marks, std::move(reply), std::move(result)});
+  waiting_.push_back({after_marks, after_remote, std::move(reply), std::move(result)});
 }
 
 std::size_t FanoutScheduler::answer_publishers(bool all) {
   std::size_t answered = 0;
   // A reply may publish again (a hook) and so append here: take the answered first.
-  std::size_t ready = 0;
-  while (ready < waiting_.size() && (all || marks_taken_ >= waiting_[ready].after_marks)) ++ready;
-  if (ready == 0) return 0;
+  std::size_t answerable = 0;
+  while (answerable < waiting_.size() &&
+         (all || ready(waiting_[answerable].after_marks, waiting_[answerable].after_remote)))
+    ++answerable;
+  if (answerable == 0) return 0;
   std::vector<WaitingPublisher> now(std::make_move_iterator(waiting_.begin()),
-                                    std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(ready)));
-  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(ready));
+                                    std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(answerable)));
+  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(answerable));
   for (auto& w : now) {
     w.reply(std::move(w.result));
     ++answered;

@@ -55,11 +55,18 @@ class FanoutScheduler {
   std::uint64_t marks_taken() const noexcept { return marks_taken_; }
 
   /// Answers `reply` with `result` once `after_marks` marks have been taken
-  /// (at once when they have).
-  void answer_after(std::uint64_t after_marks, std::promise<PublishResult>* reply, PublishResult result);
+  /// and the other loops have written through publication `after_remote`
+  /// (RemoteBacklog; 0: nothing to wait for there), at once when both hold.
+  void answer_after(std::uint64_t after_marks, std::promise<PublishResult>* reply, PublishResult result,
+                    std::uint64_t after_remote = 0);
   /// The same for a publisher the loop answers itself (a POST it serves).
   using Reply = std::function<void(PublishResult)>;
-  void answer_after(std::uint64_t after_marks, Reply reply, PublishResult result);
+  void answer_after(std::uint64_t after_marks, Reply reply, PublishResult result, std::uint64_t after_remote = 0);
+  /// The other loops have written the backlog ahead of every publication up
+  /// to `through` (RemoteBacklog::written_through); answer_publishers() next.
+  void remote_written(std::uint64_t through) noexcept {
+    if (through > remote_written_) remote_written_ = through;
+  }
   /// Answers every publisher whose backlog has been written (all of them
   /// with `all`, when the loop stops). Returns how many.
   std::size_t answer_publishers(bool all = false);
@@ -70,12 +77,17 @@ class FanoutScheduler {
   std::size_t head_ = 0;        // dirty_[head_] is taken next
   std::uint64_t marks_made_ = 0;
   std::uint64_t marks_taken_ = 0;
+  std::uint64_t remote_written_ = 0;
+  bool ready(std::uint64_t after_marks, std::uint64_t after_remote) const noexcept {
+    return marks_taken_ >= after_marks && remote_written_ >= after_remote;
+  }
   struct WaitingPublisher {
     std::uint64_t after_marks;
+    std::uint64_t after_remote;
     Reply reply;
     PublishResult result;
   };
-  std::vector<WaitingPublisher> waiting_; // in order of after_marks
+  std::vector<WaitingPublisher> waiting_; // in order of after_marks and of after_remote
 };
 
 }  // namespace es

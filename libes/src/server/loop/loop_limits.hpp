@@ -19,6 +19,12 @@ inline constexpr auto housekeeping_interval = 1s;
 inline constexpr auto linger_time = 2s;      ///< after our FIN, wait this long for the peer's
 inline constexpr auto accept_pause = 100ms;  ///< when out of descriptors with no spare left
 inline constexpr auto hard_stop_margin = 3s; ///< after the grace period, for workers to give back
+/// How many publications the other loops may still have ahead of them to
+/// write when the home loop answers a publisher (RemoteBacklog). 0 makes
+/// every publish wait for a round trip to each loop: a third of the
+/// throughput at 1,000 subscribers on 2 loops; 16 costs nothing measurable
+/// and still holds a publisher back when a loop falls behind.
+inline constexpr std::uint64_t remote_backlog_window = 16;
 
 /// epoll_event.data for the two descriptors that are not connections.
 inline constexpr std::uint64_t listener_tag = ~std::uint64_t{0};

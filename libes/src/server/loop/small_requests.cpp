@@ -284,7 +284,7 @@ void EventLoop::publish_from_loop(std::string_view token, Event event, bool clos
                   [this, ahead, reply = std::move(reply)](PublishResult result) mutable {
                     counters_.set(Counter::events_published, broker_.published());
                     if (result)
-                      scheduler_.answer_after(ahead, std::move(reply), std::move(result));
+                      scheduler_.answer_after(ahead, std::move(reply), std::move(result), remote_backlog_mark());
                     else
                       reply(std::move(result));
                   });

@@ -129,3 +129,22 @@ TEST_CASE("fanout scheduler: a long backlog is compacted as it is taken, and not
   CHECK(model.empty());
   CHECK(s.marks_taken() == s.marks_made());
 }
+
+TEST_CASE("fanout scheduler: a publisher also waits for the other loops' backlog (remote_written)") {
+  es::FanoutScheduler s;
+  std::promise<es::PublishResult> reply;
+  auto f = reply.get_future();
+  s.answer_after(s.marks_made(), &reply, {}, /*after_remote=*/3); // nothing ahead here, 3 publications elsewhere
+  CHECK_FALSE(answered(f));
+  s.remote_written(2);
+  CHECK(s.answer_publishers() == 0);
+  s.remote_written(1); // an older figure changes nothing
+  s.remote_written(3);
+  CHECK(s.answer_publishers() == 1);
+  CHECK(answered(f));
+
+  std::promise<es::PublishResult> later;
+  auto g = later.get_future();
+  s.answer_after(s.marks_made(), &later, {}, 3); // already written through 3: at once
+  CHECK(answered(g));
+}
