@@ -809,6 +809,28 @@ TEST_CASE("redis: a redis:// URL on TCP selects the database, --redis-prefix and
     REQUIRE(read_events(*s, 2));
     CHECK(s->body() == wire("ping", "prefixed") + wire("ping", "outside"));
   }
+  SUBCASE("redis://localhost:PORT: a host name, resolved off the loop at start and at every reconnect") {
+    Server a(with_redis("redis://localhost:" + std::to_string(redis.port()), {"-i"}));
+    INFO("server log:\n" << a.log());
+    auto s = a.subscribe("/poll/T");
+    const std::string first = posted_id(a, "/ping/T", "by name");
+    REQUIRE(read_events(*s, 1));
+    // Its connections dropped, the server looks the name up again and reconnects.
+    redis.cli_line({"CLIENT", "KILL", "TYPE", "normal"});
+    redis.cli_line({"CLIENT", "KILL", "TYPE", "pubsub"});
+    std::string second;
+    REQUIRE(wait_until(
+        [&] {
+          auto r = a.post("/ping/T", "after reconnect");
+          if (!r || (r->status != 202 && r->status != 200)) return false;
+          second = json::parse(r->body)["id"].get<std::string>();
+          return true;
+        },
+        10s));
+    REQUIRE(read_events(*s, 2));
+    CHECK(s->body() == wire("ping", "by name", first) + wire("ping", "after reconnect", second));
+    CHECK(a.log().find("lost the connection") != std::string::npos);
+  }
   SUBCASE("redis and redis-prefix in --config") {
     const std::string path = redis.dir() + "/server.toml";
     {

@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr auto probe_timeout = 3s;
 constexpr auto connect_timeout = 3s;
+constexpr auto resolve_poll = 5ms; ///< how often a host name being resolved is looked at
 constexpr auto health_interval = 1s;
 /// /health turns 503 when a round trip is older than this.
 constexpr auto health_stale = 3s;
@@ -104,7 +105,9 @@ void RedisStore::stop() {
   held_appends_.clear();
   reactor_->cancel(reconnect_timer_);
   reactor_->cancel(connect_timer_);
+  reactor_->cancel(resolve_timer_);
   reactor_->cancel(health_timer_);
+  resolver_.reset();
   waiting_.clear();
   // Destroying a link answers its pending commands (publishes get 503).
   commands_.reset();
@@ -119,11 +122,38 @@ void RedisStore::connect() {
   reactor_->cancel(connect_timer_);
   connect_timer_ = reactor_->call_after(connect_timeout, [this] {
     connect_timer_ = 0;
-    if (state_ == State::connecting) lost("no answer within 3 s");
+    if (state_ != State::connecting) return;
+    lost(resolver_ ? "no address for " + address_.host + " within 3 s (is DNS answering?)" : "no answer within 3 s");
   });
+  if (address_.unix_path.empty() && !HostResolver::is_numeric(address_.host)) {
+    resolver_ = std::make_unique<HostResolver>(address_.host);
+    return wait_for_resolver();
+  }
+  open_links(address_);
+}
+
+void RedisStore::wait_for_resolver() {
+  // Polled: most names come from /etc/hosts or a cache within the first
+  // interval; the connect timeout above bounds a resolver that hangs.
+  std::optional<Result<std::string>> found = resolver_->result();
+  if (!found) {
+    resolve_timer_ = reactor_->call_after(resolve_poll, [this] {
+      resolve_timer_ = 0;
+      if (state_ == State::connecting && resolver_) wait_for_resolver();
+    });
+    return;
+  }
+  resolver_.reset();
+  if (!*found) return lost(found->error());
+  RedisAddress resolved = address_;
+  resolved.host = std::move(*found).value();
+  open_links(resolved);
+}
+
+void RedisStore::open_links(const RedisAddress& to) {
   const auto on_lost = [this](const std::string& reason) { lost(reason); };
-  commands_ = std::make_unique<RedisLink>(*reactor_, address_, RedisLink::Events{{}, on_lost, {}});
-  subscriber_ = std::make_unique<RedisLink>(*reactor_, address_,
+  commands_ = std::make_unique<RedisLink>(*reactor_, to, RedisLink::Events{{}, on_lost, {}});
+  subscriber_ = std::make_unique<RedisLink>(*reactor_, to,
                                             RedisLink::Events{{}, on_lost, [this](const redisReply* r) { on_pushed(r); }});
 
   const auto check = [this](std::string what) {
@@ -232,6 +262,9 @@ void RedisStore::lost(const std::string& reason) {
   }
   reactor_->cancel(connect_timer_);
   connect_timer_ = 0;
+  reactor_->cancel(resolve_timer_);
+  resolve_timer_ = 0;
+  resolver_.reset();
   // Never free a link from inside its own callback: later, on the loop.
   reactor_->cancel(reconnect_timer_);
   reconnect_timer_ = reactor_->call_after(0ms, [this] {

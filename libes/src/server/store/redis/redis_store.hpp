@@ -26,6 +26,7 @@
 
 #include "common/log.hpp"
 #include "server/store/event_store.hpp"
+#include "server/store/redis/host_resolver.hpp"
 #include "server/store/redis/redis_address.hpp"
 #include "server/store/redis/redis_link.hpp"
 #include "server/store/redis/stream_entry.hpp"
@@ -101,7 +102,11 @@ class RedisStore final : public EventStore {
   using Follows = std::unordered_map<std::string, Follow, Hash, std::equal_to<>>;
 
   // The connection: connect, set up, lose, reconnect.
+  /// Resolves the host off the loop if it is a name (wait_for_resolver), then open_links().
   void connect();
+  void wait_for_resolver();
+  /// Both links to `to` (numeric or unix), and the set-up commands on them.
+  void open_links(const RedisAddress& to);
   void setup_step_done();
   void lost(const std::string& reason);
   void set_health(std::string reason);
@@ -149,6 +154,8 @@ class RedisStore final : public EventStore {
   std::chrono::milliseconds backoff_{100};
   Reactor::TimerId reconnect_timer_ = 0;
   Reactor::TimerId connect_timer_ = 0;
+  Reactor::TimerId resolve_timer_ = 0;
+  std::unique_ptr<HostResolver> resolver_; ///< while the host name is looked up (connect())
   Reactor::TimerId health_timer_ = 0;
   Reactor::Clock::time_point down_since_{};
   Reactor::Clock::time_point last_command_answer_{};
