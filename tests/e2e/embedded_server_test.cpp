@@ -254,60 +254,80 @@ TEST_CASE("embedded server: with ids, an event for a token nobody watches is sto
   CHECK(s.body() == "id: " + second.id + "\nevent: ping\ndata: two\n\n");
 }
 
-TEST_CASE("embedded server: with two loops, a publisher is held back while the other loop cannot write") {
-  // Subscriptions go to the loops in turn: the 2nd and 4th to loop 1. The
-  // 4th one's on_open hook holds loop 1; publications for the 2nd pile up
-  // there, and the publisher must not be answered more than a window ahead.
+namespace {
+
+// Two loops, subscribers of "feed" on each, and loop 1 held inside an
+// on_open hook until release(): subscriptions go to the loops in turn, so
+// the 2nd and 4th land on loop 1, and the 4th ("hold") holds it.
+struct HeldSecondLoop {
   CollectedLog log;
-  auto options = loopback_options(log);
-  options.threads = 2;
-  es::Server server(options);
+  es::Server server;
   std::mutex mutex;
   std::condition_variable released_cv;
   bool released = false;
   std::atomic<bool> holding{false};
-  server.on_open([&](const es::SubscriberInfo& s) {
-    if (s.token != "hold") return;
-    holding = true;
-    std::unique_lock lock(mutex);
-    released_cv.wait(lock, [&] { return released; });
-  });
-  const auto release = [&] {
+  std::unique_ptr<RawStream> on_home, on_other, filler, holder;
+
+  HeldSecondLoop() : server(options(log)) {
+    server.on_open([this](const es::SubscriberInfo& s) {
+      if (s.token != "hold") return;
+      holding = true;
+      std::unique_lock lock(mutex);
+      released_cv.wait(lock, [this] { return released; });
+    });
+    server.start();
+    on_home = std::make_unique<RawStream>(server.port());
+    on_other = std::make_unique<RawStream>(server.port());
+    filler = std::make_unique<RawStream>(server.port());
+    holder = std::make_unique<RawStream>(server.port());
+    on_home->send_get("/poll/feed");
+    REQUIRE(wait_until([&] { return server.stats().subscribers == 1; }));
+    on_other->send_get("/poll/feed");
+    REQUIRE(wait_until([&] { return server.stats().subscribers == 2; }));
+    filler->send_get("/poll/other");
+    REQUIRE(wait_until([&] { return server.stats().subscribers == 3; }));
+    holder->send_get("/poll/hold");
+    if (!wait_until([&] { return holding.load(); })) {
+      release();
+      FAIL("the holding subscription's on_open did not run");
+    }
+  }
+  ~HeldSecondLoop() {
+    release();
+    server.stop();
+  }
+  static es::ServerOptions options(CollectedLog& log) {
+    auto o = loopback_options(log);
+    o.threads = 2;
+    return o;
+  }
+  void release() {
     {
       std::lock_guard lock(mutex);
       released = true;
     }
     released_cv.notify_all();
-  };
-  server.start();
-
-  RawStream on_home(server.port()), on_other(server.port()), filler(server.port()), holder(server.port());
-  on_home.send_get("/poll/feed");
-  REQUIRE(wait_until([&] { return server.stats().subscribers == 1; }));
-  on_other.send_get("/poll/feed");
-  REQUIRE(wait_until([&] { return server.stats().subscribers == 2; }));
-  filler.send_get("/poll/other");
-  REQUIRE(wait_until([&] { return server.stats().subscribers == 3; }));
-  holder.send_get("/poll/hold");
-  if (!wait_until([&] { return holding.load(); })) {
-    release();
-    FAIL("the holding subscription's on_open did not run");
   }
+};
 
+}  // namespace
+
+TEST_CASE("embedded server: with two loops, a publisher is held back while the other loop cannot write") {
+  HeldSecondLoop held;
   constexpr int total = 200;
   std::atomic<int> answered{0};
   std::thread publisher([&] {
     for (int i = 0; i < total; ++i) {
       es::Event e;
       e.data = std::to_string(i);
-      if (server.publish("feed", e)) ++answered;
+      if (held.server.publish("feed", e)) ++answered;
     }
   });
   // While loop 1 is held, the publisher gets a window ahead and then waits
   // (without the backpressure over loops it finished at once).
   const bool all_answered_while_held = wait_until([&] { return answered.load() == total; }, 1500ms);
   const int answered_while_held = answered.load();
-  release();
+  held.release();
   publisher.join();
   CHECK_FALSE(all_answered_while_held);
   CHECK(answered_while_held > 0);
@@ -315,11 +335,37 @@ TEST_CASE("embedded server: with two loops, a publisher is held back while the o
   CHECK(answered == total);
   std::string expected;
   for (int i = 0; i < total; ++i) expected += "data: " + std::to_string(i) + "\n\n";
-  for (RawStream* s : {&on_home, &on_other})
+  for (RawStream* s : {held.on_home.get(), held.on_other.get()})
     REQUIRE(s->read_until([&](const std::string& bytes) { return count_of(bytes, "data: ") == total; }));
-  CHECK(on_other.body().find(expected) != std::string::npos);
-  CHECK(on_home.body().find(expected) != std::string::npos);
-  server.stop();
+  CHECK(held.on_other->body().find(expected) != std::string::npos);
+  CHECK(held.on_home->body().find(expected) != std::string::npos);
+}
+
+TEST_CASE("embedded server: a POST waiting on a held loop when the server stops is answered, not dropped") {
+  HeldSecondLoop held;
+  // Fill the window: this publisher ends up waiting on loop 1.
+  std::atomic<int> answered{0};
+  std::thread publisher([&] {
+    for (int i = 0; i < 40; ++i) {
+      es::Event e;
+      e.data = std::to_string(i);
+      if (held.server.publish("feed", e)) ++answered;
+    }
+  });
+  REQUIRE(wait_until([&] { return answered.load() > 0; }));
+  RawStream post(held.server.port());
+  post.send("POST /ping/feed HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nlate");
+  CHECK_FALSE(post.read_until_contains("\r\n\r\n", 300ms)); // parked behind loop 1
+  // Stopping answers it (the event is stored) without waiting for the
+  // held loop or for the grace period to end.
+  std::thread stopper([&] { held.server.stop(); });
+  const bool answered_while_held = post.read_until_contains("\r\n\r\n", 5s);
+  held.release();
+  stopper.join();
+  publisher.join();
+  REQUIRE(answered_while_held);
+  CHECK(post.bytes().starts_with("HTTP/1.1 200"));
+  CHECK(post.bytes().find("Connection: close") != std::string::npos);
 }
 
 TEST_CASE("embedded server: a hook may publish without deadlock") {

@@ -209,8 +209,8 @@ class Server::Impl {
     thread_ = std::thread([this] {
       try {
         serve_until_stopped();
-      } catch (const std::exception& e) {
-        log_.error(std::string("server failed: ") + e.what());
+      } catch (...) {
+        // Logged where it happened (serve_until_stopped); nobody else is told.
         std::lock_guard lock(mutex_);
         state_ = State::stopped;
       }
@@ -333,7 +333,12 @@ class Server::Impl {
       std::lock_guard lock(mutex_);
       started_at_ = std::chrono::steady_clock::now();
     }
-    pool_ = std::make_unique<httplib::ThreadPool>(options_.workers);
+    try {
+      pool_ = std::make_unique<httplib::ThreadPool>(options_.workers);
+    } catch (const std::exception& e) { // before any loop runs: nothing to stop
+      log_.error(std::string("server failed: cannot start the worker threads: ") + e.what());
+      throw;
+    }
     // A loop that fails stops the server: its streams would otherwise hang
     // while the others went on. The first failure is rethrown by run().
     std::mutex failure_mutex;
@@ -354,20 +359,24 @@ class Server::Impl {
       for (auto& loop : loops_) loop->request_stop();
     };
     std::vector<std::thread> others;
-    for (std::size_t i = 1; i < loops_.size(); ++i)
-      others.emplace_back([this, i, &fail] {
-        try {
-          loops_[i]->run();
-        } catch (...) {
-          fail(i, std::current_exception());
-        }
-      });
+    try {
+      for (std::size_t i = 1; i < loops_.size(); ++i)
+        others.emplace_back([this, i, &fail] {
+          try {
+            loops_[i]->run();
+          } catch (...) {
+            fail(i, std::current_exception());
+          }
+        });
+    } catch (...) { // no thread for a loop: stop those already running
+      fail(others.size() + 1, std::current_exception());
+    }
     if (loops_.size() > 1)
       log_.info(std::to_string(loops_.size()) + " event loops (--threads), " +
                 (reuse_port() ? "each listening (--accept reuseport)"
                               : "the first accepting and spreading subscriptions (--accept spread)"));
     try {
-      home().run();
+      home().run(); // returns at once, its streams ended, if a failure asked it to stop
     } catch (...) {
       fail(0, std::current_exception());
     }

@@ -9,6 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <limits>
 #include <optional>
 #include <system_error>
 
@@ -52,6 +54,23 @@ thread_local EventLoop* EventLoop::current_loop = nullptr;
 void EventLoop::run() {
   loop_thread_ = std::this_thread::get_id();
   current_loop = this;
+  std::exception_ptr failure;
+  try {
+    serve();
+  } catch (...) {
+    // What waits on this loop is still answered below, so that no thread
+    // (a worker in Server::publish, another loop) waits for ever; the
+    // server stops and rethrows (server.cpp).
+    failure = std::current_exception();
+    stopping_ = true;
+    if (is_home()) broker_.stop();
+  }
+  close_down(failure != nullptr);
+  current_loop = nullptr;
+  if (failure) std::rethrow_exception(failure);
+}
+
+void EventLoop::serve() {
   if (listens_) {
     bind();
     if (int error = poller_.add(listener_->fd(), EPOLLIN, loop_limits::listener_tag))
@@ -89,7 +108,9 @@ void EventLoop::run() {
       if (open_connections_ == 0 || now_ >= hard_deadline_) break;
     }
   }
+}
 
+void EventLoop::close_down(bool failed) {
   if (is_home()) broker_.store().stop(); // before the mailbox closes: a publish it answers may wait there
   scheduler_.answer_publishers(true);
   for (auto& message : mailbox_.close()) {
@@ -101,7 +122,12 @@ void EventLoop::run() {
     } else if (auto* task = std::get_if<TaskMessage>(&message)) {
       // Another loop's request: the broker and store, stopped, answer it
       // (a publish gets "shutting down"), so that its asker is not left waiting.
-      task->run();
+      try {
+        task->run();
+      } catch (const std::exception& e) {
+        if (!failed) throw;
+        log_.error(std::string("while stopping a failed event loop: ") + e.what());
+      }
     }
     // A connection given back now stays in the table; finish() closes it.
   }
@@ -480,7 +506,13 @@ void EventLoop::request_stop() { [[maybe_unused]] bool taken = mailbox_.push(Sto
 void EventLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
-  if (is_home()) broker_.stop();
+  if (is_home()) {
+    broker_.stop();
+    // The other loops may stop before they acknowledge what they were
+    // sent: publishers waiting on them are answered now (the events are
+    // stored and queued; the streams get them within the grace period).
+    scheduler_.remote_written(std::numeric_limits<std::uint64_t>::max());
+  }
   grace_deadline_ = now_ + options_.shutdown_grace;
   hard_deadline_ = grace_deadline_ + loop_limits::hard_stop_margin;
   if (listener_) listener_->close(); // also leaves the epoll set

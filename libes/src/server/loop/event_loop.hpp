@@ -155,6 +155,10 @@ class EventLoop final : private PublicationSink, private Reactor {
 
  private:
   // event_loop.cpp
+  /// run()'s body: set up, then turns until stopped. May throw.
+  void serve();
+  /// After serve(), even when it threw: answers every publisher and message still waiting.
+  void close_down(bool failed);
   void turn(std::span<const epoll_event> events);
   void process_mailbox();
   void publish_on_loop(std::string_view token, Event event, bool close_after, std::promise<PublishResult>* reply);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace es {
@@ -43,11 +44,15 @@ HostResolver::HostResolver(std::string host) : shared_(std::make_shared<Shared>(
     shared_->result = Result<std::string>(std::move(host));
     return;
   }
-  std::thread([shared = shared_, host = std::move(host)] {
-    Result<std::string> r = resolve(host);
-    std::lock_guard lock(shared->mutex);
-    shared->result = std::move(r);
-  }).detach();
+  try {
+    std::thread([shared = shared_, host] {
+      Result<std::string> r = resolve(host);
+      std::lock_guard lock(shared->mutex);
+      shared->result = std::move(r);
+    }).detach();
+  } catch (const std::system_error& e) { // no thread to be had: a failed attempt, tried again later
+    shared_->result = Result<std::string>(Failure{"cannot resolve " + host + ": " + e.what()});
+  }
 }
 
 std::optional<Result<std::string>> HostResolver::result() const {
