@@ -276,8 +276,12 @@ int main(int argc, char** argv) {
     };
     try {
       server.run();
-    } catch (...) {
+    } catch (const std::exception& e) { // a failure while serving (logged), never a usage error
       end_signal_waiter(); // a joinable thread left behind would abort the process
+      std::fprintf(stderr, "eventsource-server: %s\n", e.what());
+      return 1;
+    } catch (...) {
+      end_signal_waiter();
       throw;
     }
     end_signal_waiter();
