@@ -65,9 +65,11 @@ void EventLoop::run() {
     stopping_ = true;
     if (is_home()) broker_.stop();
   }
-  close_down(failure != nullptr);
+  std::exception_ptr closing_failure = close_down(failure != nullptr);
   current_loop = nullptr;
+  loop_thread_ = std::thread::id{}; // a later thread with a reused id is not this loop's
   if (failure) std::rethrow_exception(failure);
+  if (closing_failure) std::rethrow_exception(closing_failure);
 }
 
 void EventLoop::serve() {
@@ -98,10 +100,8 @@ void EventLoop::serve() {
     const bool may_sleep = mailbox_.prepare_to_sleep();
     const int n = poller_.wait(events, may_sleep ? next_timeout_ms() : 0);
     mailbox_.woke();
-    if (n < 0) {
-      log_.error(std::string("epoll_wait failed: ") + std::strerror(errno) + "; stopping");
-      break;
-    }
+    if (n < 0) // the loop cannot go on: the server stops (server.cpp) rather than lose it silently
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
     turn(std::span<const epoll_event>(events.data(), static_cast<std::size_t>(n)));
     if (stopping_) {
       if (!grace_over_ && now_ >= grace_deadline_) after_grace();
@@ -110,29 +110,57 @@ void EventLoop::serve() {
   }
 }
 
-void EventLoop::close_down(bool failed) {
-  if (is_home()) broker_.store().stop(); // before the mailbox closes: a publish it answers may wait there
-  scheduler_.answer_publishers(true);
-  for (auto& message : mailbox_.close()) {
+std::exception_ptr EventLoop::close_down(bool failed) {
+  // Every step runs even if one before it threw: each answers somebody.
+  std::exception_ptr first;
+  const auto step = [&](auto&& work) {
+    try {
+      work();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  };
+  if (failed) {
+    // No grace period follows: workers holding this loop's connections are
+    // woken now (their connections come back and stay until finish()).
+    for (auto& slot : connections_)
+      if (slot && slot->state == ConnectionState::handed_off && !slot->parked) step([&] { slot->io->abort(); });
+  }
+  if (is_home()) step([&] { broker_.store().stop(); }); // before the mailbox closes: a publish it answers may wait there
+  step([&] { scheduler_.answer_publishers(true); });
+  // What a throwing message left untaken, then what came since.
+  std::vector<LoopMessage> left;
+  for (std::size_t i = messages_taken_; i < messages_.size(); ++i) left.push_back(std::move(messages_[i]));
+  messages_.clear();
+  messages_taken_ = 0;
+  for (auto& message : mailbox_.close()) left.push_back(std::move(message));
+  for (auto& message : left) {
     if (auto* publish = std::get_if<PublishMessage>(&message)) {
       PublishResult r;
       r.status = PublishStatus::not_running;
       r.message = "Server is shutting down";
-      publish->reply->set_value(std::move(r));
+      step([&] { publish->reply->set_value(std::move(r)); });
     } else if (auto* task = std::get_if<TaskMessage>(&message)) {
       // Another loop's request: the broker and store, stopped, answer it
       // (a publish gets "shutting down"), so that its asker is not left waiting.
-      try {
-        task->run();
-      } catch (const std::exception& e) {
-        if (!failed) throw;
-        log_.error(std::string("while stopping a failed event loop: ") + e.what());
-      }
+      step([&] { task->run(); });
     }
     // A connection given back now stays in the table; finish() closes it.
   }
-  flush_outbox();
+  step([&] { flush_outbox(); });
   update_counters();
+  if (first && failed) {
+    // The loop's own failure is what run() reports; this one is logged.
+    try {
+      std::rethrow_exception(first);
+    } catch (const std::exception& e) {
+      log_.error(std::string("while stopping a failed event loop: ") + e.what());
+    } catch (...) {
+      log_.error("while stopping a failed event loop: an exception");
+    }
+    return nullptr;
+  }
+  return first;
 }
 
 void EventLoop::turn(std::span<const epoll_event> events) {
@@ -371,7 +399,9 @@ void EventLoop::run_timers() {
 
 void EventLoop::process_mailbox() {
   mailbox_.take(messages_);
-  for (auto& message : messages_) {
+  // Counted as it goes: if one throws, close_down() answers those after it.
+  for (messages_taken_ = 0; messages_taken_ < messages_.size();) {
+    LoopMessage& message = messages_[messages_taken_++];
     if (auto* publish = std::get_if<PublishMessage>(&message)) {
       publish_on_loop(publish->token, std::move(publish->event), publish->close_after, publish->reply);
     } else if (auto* back = std::get_if<ReturnMessage>(&message)) {
@@ -383,6 +413,7 @@ void EventLoop::process_mailbox() {
     }
   }
   messages_.clear();
+  messages_taken_ = 0;
 }
 
 void EventLoop::publish_on_loop(std::string_view token, Event event, bool close_after,

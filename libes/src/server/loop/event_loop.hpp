@@ -44,6 +44,7 @@
 
 #include <atomic>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <future>
 #include <map>
@@ -157,8 +158,10 @@ class EventLoop final : private PublicationSink, private Reactor {
   // event_loop.cpp
   /// run()'s body: set up, then turns until stopped. May throw.
   void serve();
-  /// After serve(), even when it threw: answers every publisher and message still waiting.
-  void close_down(bool failed);
+  /// After serve(), even when it threw: answers every publisher and message
+  /// still waiting, each step even if one before it threw. Returns the first
+  /// exception a step threw (null after a failure: then it is logged).
+  std::exception_ptr close_down(bool failed);
   void turn(std::span<const epoll_event> events);
   void process_mailbox();
   void publish_on_loop(std::string_view token, Event event, bool close_after, std::promise<PublishResult>* reply);
@@ -344,6 +347,7 @@ class EventLoop final : private PublicationSink, private Reactor {
   std::vector<QueueRef> next_requests_; // connections with a pipelined request to take
   std::vector<char> scratch_;  // every read lands here first
   std::vector<LoopMessage> messages_;
+  std::size_t messages_taken_ = 0; ///< of messages_, by process_mailbox()
   CounterTable counters_;
   Histogram fanout_seconds_;
   struct Fanout {

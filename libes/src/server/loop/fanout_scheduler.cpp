@@ -52,8 +52,15 @@ std::size_t FanoutScheduler::answer_publishers(bool all) {
   std::vector<WaitingPublisher> now(std::make_move_iterator(waiting_.begin()),
                                     std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(answerable)));
   waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(answerable));
-  for (auto& w : now) {
-    w.reply(std::move(w.result));
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    try {
+      now[i].reply(std::move(now[i].result));
+    } catch (...) {
+      // The ones after it are still owed an answer: back in front, in order.
+      waiting_.insert(waiting_.begin(), std::make_move_iterator(now.begin() + static_cast<std::ptrdiff_t>(i) + 1),
+                      std::make_move_iterator(now.end()));
+      throw;
+    }
     ++answered;
   }
   return answered;

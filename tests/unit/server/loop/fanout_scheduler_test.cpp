@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <future>
+#include <stdexcept>
 #include <vector>
 
 namespace {
@@ -147,4 +148,20 @@ TEST_CASE("fanout scheduler: a publisher also waits for the other loops' backlog
   auto g = later.get_future();
   s.answer_after(s.marks_made(), &later, {}, 3); // already written through 3: at once
   CHECK(answered(g));
+}
+
+TEST_CASE("fanout scheduler: a reply that throws leaves the publishers after it waiting, not forgotten") {
+  es::FanoutScheduler s;
+  int answered = 0;
+  s.answer_after(1, [&](es::PublishResult) { ++answered; }, {});
+  s.answer_after(1, [](es::PublishResult) { throw std::runtime_error("reply failed"); }, {});
+  s.answer_after(1, [&](es::PublishResult) { ++answered; }, {});
+  s.answer_after(1, [&](es::PublishResult) { ++answered; }, {});
+  s.mark({1, 1});
+  take(s, 1);
+  CHECK_THROWS_AS(s.answer_publishers(), std::runtime_error);
+  CHECK(answered == 1);
+  CHECK(s.waiting_publishers() == 2);
+  CHECK(s.answer_publishers() == 2);
+  CHECK(answered == 3);
 }
