@@ -547,7 +547,8 @@ void EventLoop::begin_stop() {
   grace_deadline_ = now_ + options_.shutdown_grace;
   hard_deadline_ = grace_deadline_ + loop_limits::hard_stop_margin;
   if (listener_) listener_->close(); // also leaves the epoll set
-  log_.info("stopping: " + std::to_string(registry_.subscriber_count()) + " streams to end");
+  // One line for the server (every loop's streams), not one per loop.
+  if (is_home()) log_.info("stopping: " + std::to_string(census_.total()) + " streams to end");
   for (auto& slot : connections_) {
     if (!slot) continue;
     Connection& c = *slot;

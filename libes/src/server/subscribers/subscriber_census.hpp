@@ -28,6 +28,12 @@ class SubscriberCensus {
     return {on_token(token), total_};
   }
 
+  /// Subscribers over every loop.
+  std::size_t total() const {
+    std::lock_guard lock(mutex_);
+    return total_;
+  }
+
   /// Counts one subscriber of `token`, or says why not (423, 503).
   std::optional<Refusal> admit(std::string_view token) {
     std::lock_guard lock(mutex_);
