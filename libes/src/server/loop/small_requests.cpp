@@ -8,12 +8,12 @@
 #include "server/loop/event_loop.hpp"
 
 #include "common/format.hpp"
+#include "common/json_string.hpp"
 #include "http/request_target.hpp"
 #include "http/response.hpp"
 #include "server/auth/access_token.hpp"
 #include "server/auth/authorize.hpp"
 #include "server/metrics/prometheus.hpp"
-
 
 #include <optional>
 
@@ -29,26 +29,6 @@ std::string_view peer_ip(std::string_view remote) {
   return remote.substr(0, remote.rfind(':'));
 }
 
-/// `text` as a JSON string.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char ch : text) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
 /// {"id":...,"subscribers":N[,"stored":true]} and a line end (a shell
 /// prompt after curl starts on its own line). Hand-made: it is on every publish.
 std::string published_body(const PublishResult& r) {
@@ -56,7 +36,7 @@ std::string published_body(const PublishResult& r) {
   if (r.id.empty())
     body += "null";
   else
-    append_json_string(body, r.id);
+    body += json_string(r.id);
   body += ",\"subscribers\":";
   body += std::to_string(r.subscribers);
   if (r.stored || r.status == PublishStatus::queued) body += ",\"stored\":true";

@@ -1,34 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "server/subscribers/websocket_kind.hpp"
 
+#include "common/json_string.hpp"
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-
 namespace es {
 namespace {
-
-std::string json_string(std::string_view text) {
-  // Every event is framed for WebSocket too: the common case (printable
-  // ASCII, nothing to escape) is quoted as is, without nlohmann.
-  const bool plain = std::all_of(text.begin(), text.end(), [](char ch) {
-    const auto u = static_cast<unsigned char>(ch);
-    return u >= 0x20 && u < 0x7f && ch != '"' && ch != '\\';
-  });
-  if (plain) {
-    std::string quoted;
-    quoted.reserve(text.size() + 2);
-    quoted += '"';
-    quoted += text;
-    quoted += '"';
-    return quoted;
-  }
-  // Invalid UTF-8 in string data becomes U+FFFD: a text frame must be UTF-8.
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 class ReaderState final : public InputState {
  public:
