@@ -104,10 +104,8 @@ void RedisStore::stop() {
   for (auto& a : held_appends_) a.done(failed("Server is shutting down"));
   held_appends_.clear();
   reactor_->cancel(reconnect_timer_);
-  reactor_->cancel(connect_timer_);
-  reactor_->cancel(resolve_timer_);
   reactor_->cancel(health_timer_);
-  resolver_.reset();
+  abandon_connecting();
   waiting_.clear();
   // Destroying a link answers its pending commands (publishes get 503).
   commands_.reset();
@@ -130,6 +128,14 @@ void RedisStore::connect() {
     return wait_for_resolver();
   }
   open_links(address_);
+}
+
+void RedisStore::abandon_connecting() {
+  reactor_->cancel(connect_timer_);
+  connect_timer_ = 0;
+  reactor_->cancel(resolve_timer_);
+  resolve_timer_ = 0;
+  resolver_.reset();
 }
 
 void RedisStore::wait_for_resolver() {
@@ -260,11 +266,7 @@ void RedisStore::lost(const std::string& reason) {
     for (auto& ready : f.on_cursor) released.push_back(std::move(ready));
     f.on_cursor.clear();
   }
-  reactor_->cancel(connect_timer_);
-  connect_timer_ = 0;
-  reactor_->cancel(resolve_timer_);
-  resolve_timer_ = 0;
-  resolver_.reset();
+  abandon_connecting();
   // Never free a link from inside its own callback: later, on the loop.
   reactor_->cancel(reconnect_timer_);
   reconnect_timer_ = reactor_->call_after(0ms, [this] {

@@ -105,6 +105,8 @@ class RedisStore final : public EventStore {
   /// Resolves the host off the loop if it is a name (wait_for_resolver), then open_links().
   void connect();
   void wait_for_resolver();
+  /// Cancels what connect() started: its timeout and a host name's lookup.
+  void abandon_connecting();
   /// Both links to `to` (numeric or unix), and the set-up commands on them.
   void open_links(const RedisAddress& to);
   void setup_step_done();
