@@ -161,6 +161,17 @@ bool EventLoop::watch(Connection& c) {
   return true;
 }
 
+bool EventLoop::leave_poller(Connection& c, const char* why) {
+  if (int e = poller_.remove(c.fd())) {
+    log_.error(std::string("epoll_ctl (") + why + "): " + std::strerror(e) + "; closing " + c.remote);
+    destroy(c);
+    return false;
+  }
+  c.in_poller = false;
+  c.want_write = false;
+  return true;
+}
+
 bool EventLoop::update_events(Connection& c) {
   const int fd = c.fd();
   const std::uint64_t serial = c.serial;
@@ -179,17 +190,7 @@ void EventLoop::on_event(Connection& c, std::uint32_t flags) {
   if (c.state == ConnectionState::handed_off) {
     // A parked publish (see serve_publish) heard from before its answer:
     // out of the poller until then, or the event would come every turn.
-    if (c.parked && c.in_poller) {
-      if (int e = poller_.remove(c.fd())) {
-        log_.error(std::string("epoll_ctl (parked publish): ") + std::strerror(e) + "; closing " + c.remote);
-        c.parked = false;
-        --handed_off_;
-        destroy(c);
-        return;
-      }
-      c.in_poller = false;
-      c.want_write = false;
-    }
+    if (c.parked && c.in_poller && !leave_poller(c, "parked publish")) --handed_off_; // closed
     return;
   }
   const QueueRef ref{c.fd(), c.serial};

@@ -246,13 +246,7 @@ EventLoop* EventLoop::subscription_loop() {
 
 void EventLoop::move_to(EventLoop& target, Connection& c) {
   const int fd = c.fd();
-  if (int e = poller_.remove(fd)) {
-    log_.error(std::string("epoll_ctl (moving a subscription): ") + std::strerror(e) + "; closing " + c.remote);
-    destroy(c);
-    return;
-  }
-  c.in_poller = false;
-  c.want_write = false;
+  if (!leave_poller(c, "moving a subscription")) return;
   --open_connections_;
   // Owned by the task until the target takes it; if the target has stopped,
   // the connection closes when the task goes.
@@ -332,14 +326,12 @@ void EventLoop::RemoteSink::deliver(std::string_view token, const PublicationPtr
   });
 }
 
-void EventLoop::note_remote_delivery() {
-  remote_deliveries_.push_back({scheduler_.marks_made(), ++remote_received_});
-}
+void EventLoop::note_remote_delivery() { remote_deliveries_.push_back(scheduler_.marks_made()); }
 
 void EventLoop::acknowledge_remote_deliveries() {
   std::uint64_t written = remote_acknowledged_;
-  while (!remote_deliveries_.empty() && scheduler_.marks_taken() >= remote_deliveries_.front().after_marks) {
-    written = remote_deliveries_.front().count;
+  while (!remote_deliveries_.empty() && scheduler_.marks_taken() >= remote_deliveries_.front()) {
+    ++written;
     remote_deliveries_.pop_front();
   }
   if (written == remote_acknowledged_) return;

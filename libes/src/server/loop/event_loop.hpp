@@ -178,6 +178,10 @@ class EventLoop final : private PublicationSink, private Reactor {
   Connection* add_connection(AcceptedSocket&& socket);
   void destroy(Connection& c);
   bool watch(Connection& c);
+  /// Takes `c` out of the poller (`why` names the occasion in the log);
+  /// false when that failed and `c` was closed: left registered, the loop
+  /// would read bytes meant for a worker, another loop or a later answer.
+  bool leave_poller(Connection& c, const char* why);
   /// Re-registers `c` for its wanted events; false when that failed and
   /// `c` was closed.
   bool update_events(Connection& c);
@@ -202,9 +206,6 @@ class EventLoop final : private PublicationSink, private Reactor {
   void send_continue(Connection& c);
   bool try_body(Connection& c);
   void hand_off(Connection& c);
-  /// Out of the poller into handed_off (a worker's, or a parked publish);
-  /// false when that failed and `c` was closed.
-  bool leave_poller(Connection& c, const char* why);
 
   // small_requests.cpp
   /// The request's body is in: answers it here (served_here) or hands it off.
@@ -357,15 +358,10 @@ class EventLoop final : private PublicationSink, private Reactor {
   std::deque<Fanout> fanouts_;
   /// Home loop: the other loops' backlog (publishers wait for it too).
   RemoteBacklog remote_backlog_;
-  /// Other loops: publications received from the home loop, and when the
-  /// backlog ahead of each is written (marks taken), to acknowledge it.
-  struct RemoteDelivery {
-    std::uint64_t after_marks;
-    std::uint64_t count;
-  };
-  std::deque<RemoteDelivery> remote_deliveries_;
-  std::uint64_t remote_received_ = 0;
-  std::uint64_t remote_acknowledged_ = 0;
+  /// Other loops: for each publication from the home loop not yet
+  /// acknowledged, oldest first, the marks taken once its backlog is written.
+  std::deque<std::uint64_t> remote_deliveries_;
+  std::uint64_t remote_acknowledged_ = 0; ///< publications from the home loop acknowledged
   std::uint64_t delivered_ = 0;
   std::uint64_t bytes_written_ = 0;
 

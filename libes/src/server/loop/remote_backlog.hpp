@@ -26,17 +26,14 @@ class RemoteBacklog {
 
   /// A publication was posted to `loop`; returns its number.
   std::uint64_t sent(std::size_t loop) {
-    Loop& l = loops_.at(loop);
-    l.unwritten.push_back(++last_sent_);
-    ++l.sent;
+    loops_.at(loop).unwritten.push_back(++last_sent_);
     return last_sent_;
   }
   /// `loop` has written the backlog ahead of the first `count` publications
   /// posted to it (counts only grow; a stale one is ignored).
   void written(std::size_t loop, std::uint64_t count) {
     Loop& l = loops_.at(loop);
-    count = std::min(count, l.sent);
-    while (l.acknowledged < count) {
+    while (l.acknowledged < count && !l.unwritten.empty()) {
       l.unwritten.pop_front();
       ++l.acknowledged;
     }
@@ -54,7 +51,6 @@ class RemoteBacklog {
  private:
   struct Loop {
     std::deque<std::uint64_t> unwritten; // numbers posted, not yet acknowledged, oldest first
-    std::uint64_t sent = 0;
     std::uint64_t acknowledged = 0;
   };
   std::vector<Loop> loops_;

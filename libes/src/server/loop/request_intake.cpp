@@ -267,22 +267,11 @@ bool EventLoop::try_body(Connection& c) {
   return false;
 }
 
-bool EventLoop::leave_poller(Connection& c, const char* why) {
-  if (int e = poller_.remove(c.fd())) {
-    // Still registered: the loop would read bytes meant for later. Refuse instead.
-    log_.error(std::string("epoll_ctl (") + why + "): " + std::strerror(e) + "; closing " + c.remote);
-    destroy(c);
-    return false;
-  }
-  c.in_poller = false;
-  c.want_write = false;
+void EventLoop::hand_off(Connection& c) {
+  if (!leave_poller(c, "hand-off")) return;
   c.state = ConnectionState::handed_off;
   ++handed_off_;
-  return true;
-}
-
-void EventLoop::hand_off(Connection& c) {
-  if (leave_poller(c, "hand-off")) hand_off_(c);
+  hand_off_(c);
 }
 
 void EventLoop::respond_and_close(Connection& c, int status, std::string_view message,
